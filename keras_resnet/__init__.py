@@ -1,0 +1,49 @@
+"""keras-resnet: the ResNet family as Keras 3 functional models.
+
+    import keras_resnet
+    model = keras_resnet.ResNet50()                  # or keras_resnet.get_model("resnet50")
+    keras_resnet.list_models("resnet*")
+"""
+
+from keras_resnet.flops import count_depth, count_flops, count_trainable_params
+from keras_resnet.layers import ZeroPadChannels
+from keras_resnet.models import (
+    PlainNet18,
+    PlainNet20,
+    PlainNet32,
+    PlainNet34,
+    PlainNet44,
+    PlainNet50,
+    PlainNet56,
+    PlainNet101,
+    PlainNet110,
+    PlainNet152,
+    PlainNet1202,
+    ResNet18,
+    ResNet20,
+    ResNet32,
+    ResNet34,
+    ResNet44,
+    ResNet50,
+    ResNet50V2,
+    ResNet56,
+    ResNet101,
+    ResNet101V2,
+    ResNet110,
+    ResNet152,
+    ResNet152V2,
+    ResNet1202,
+)
+from keras_resnet.registry import cifar_resnet, get_model, list_models
+from keras_resnet.resnet import build_resnet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PlainNet18", "PlainNet20", "PlainNet32", "PlainNet34", "PlainNet44", "PlainNet50",
+    "PlainNet56", "PlainNet101", "PlainNet110", "PlainNet152", "PlainNet1202",
+    "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet50V2",
+    "ResNet56", "ResNet101", "ResNet101V2", "ResNet110", "ResNet152", "ResNet152V2", "ResNet1202",
+    "ZeroPadChannels", "build_resnet", "cifar_resnet", "count_depth", "count_flops",
+    "count_trainable_params", "get_model", "list_models",
+]

@@ -1,0 +1,86 @@
+"""The model registry: every named variant, `list_models()` and `get_model(name, **kwargs)`."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+
+import keras
+
+from keras_resnet.resnet import build_resnet
+from keras_resnet.specs import (
+    CIFAR_DEPTHS,
+    IMAGENET_DEPTHS,
+    PREACT_DEPTHS,
+    ArchSpec,
+    cifar_spec,
+    imagenet_spec,
+    preact_spec,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelEntry:
+    """A registered variant: its architecture and whether it has shortcuts."""
+
+    name: str
+    spec: ArchSpec
+    residual: bool = True
+
+    @property
+    def description(self) -> str:
+        kind = {"imagenet": "ImageNet", "preact": "ImageNet (v2)", "cifar": "CIFAR"}
+        block = {"basic": "basic", "bottleneck": "bottleneck",
+                 "preact_bottleneck": "pre-activation bottleneck"}[self.spec.block]
+        net = "ResNet" if self.residual else "plain net"
+        return f"{net}, {kind[self.spec.family]}, {block} blocks"
+
+
+def _entries() -> dict[str, ModelEntry]:
+    entries = []
+    for depth in IMAGENET_DEPTHS:
+        entries += [ModelEntry(f"resnet{depth}", imagenet_spec(depth)),
+                    ModelEntry(f"plainnet{depth}", imagenet_spec(depth), residual=False)]
+    entries += [ModelEntry(f"resnet{depth}v2", preact_spec(depth)) for depth in PREACT_DEPTHS]
+    for depth in CIFAR_DEPTHS:
+        entries += [ModelEntry(f"resnet{depth}", cifar_spec(depth)),
+                    ModelEntry(f"plainnet{depth}", cifar_spec(depth), residual=False)]
+    return {entry.name: entry for entry in entries}
+
+
+REGISTRY: dict[str, ModelEntry] = _entries()
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Registered model names matching the glob `pattern` (e.g. ``"plainnet*"``), sorted by
+    family then depth."""
+    order = {"imagenet": 0, "preact": 1, "cifar": 2}
+    names = [n for n in REGISTRY if fnmatch.fnmatch(n, pattern.lower())]
+    return sorted(names, key=lambda n: (order[REGISTRY[n].spec.family], not REGISTRY[n].residual,
+                                        REGISTRY[n].spec.depth))
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry of `name` (case-insensitive); ValueError with suggestions if unknown."""
+    key = name.lower().replace("-", "").replace("_", "") if isinstance(name, str) else name
+    if key not in REGISTRY:
+        close = difflib.get_close_matches(str(key), list(REGISTRY), n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"Unknown model {name!r}.{hint} See keras_resnet.list_models().")
+    return REGISTRY[key]
+
+
+def get_model(model: str, /, **kwargs) -> keras.Model:
+    """Builds the registered `model`; `kwargs` (``name`` included) go to
+    `keras_resnet.resnet.build_resnet`."""
+    entry = get_entry(model)
+    kwargs.setdefault("name", entry.name)
+    return build_resnet(entry.spec, residual=entry.residual, **kwargs)
+
+
+def cifar_resnet(depth: int, residual: bool = True, **kwargs) -> keras.Model:
+    """A CIFAR ResNet (or plain net) of any depth 6n+2, registered or not."""
+    spec = cifar_spec(depth)
+    kwargs.setdefault("name", f"{'resnet' if residual else 'plainnet'}{depth}")
+    return build_resnet(spec, residual=residual, **kwargs)

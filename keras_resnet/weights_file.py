@@ -1,0 +1,114 @@
+"""The `weights=` argument: what it may be, and loading a local weights file safely.
+
+A weights file is checked against the model before Keras reads it, so that a file saved from
+another architecture fails with the layer and the shapes that differ, not a framework error.
+Named pretrained weights (``"imagenet"``, ``"cifar10"``) are defined as tags here and resolved
+by the weights registry once it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import h5py
+import keras
+
+#: Tags `weights=` will accept once pretrained files are published for a model.
+PRETRAINED_TAGS = ("imagenet", "cifar10")
+WEIGHTS_SUFFIX = ".weights.h5"
+
+
+def is_pretrained_tag(weights: object) -> bool:
+    """True when `weights` names pretrained weights rather than a file."""
+    return isinstance(weights, str) and weights in PRETRAINED_TAGS
+
+
+def validate_weights_arg(weights: object, model_name: str, channels: int | None) -> None:
+    """Raises ValueError unless `weights` is None, a pretrained tag, or an existing weights file."""
+    if weights is None:
+        return
+    if is_pretrained_tag(weights):
+        if channels != 3:
+            raise ValueError(
+                f"weights={weights!r} were trained on RGB images, so the input must have 3 "
+                f"channels; got {channels}. Use weights=None for other inputs."
+            )
+        raise ValueError(
+            f"No pretrained {weights!r} weights are published for {model_name} yet. "
+            f"Pass weights=None, or the path to a '{WEIGHTS_SUFFIX}' file saved with "
+            "model.save_weights()."
+        )
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            f"weights must be None, one of {PRETRAINED_TAGS} or a path; "
+            f"got {type(weights).__name__}."
+        )
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"weights={path!r} is neither a pretrained tag {PRETRAINED_TAGS} nor an existing file."
+        )
+    if not path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(
+            f"weights file {path!r} must be a Keras 3 '{WEIGHTS_SUFFIX}' file "
+            "(written by model.save_weights())."
+        )
+
+
+def _snake_case(class_name: str) -> str:
+    """The group name Keras' weights format gives a layer class (``BatchNormalization`` ->
+    ``batch_normalization``, ``Conv2D`` -> ``conv2d``)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _storage_paths(model: keras.Model) -> list[tuple[keras.layers.Layer, str]]:
+    """Each layer with weights and its group in a ``.weights.h5`` file (Keras addresses layers
+    by class name and position, not by their names)."""
+    used: dict[str, int] = {}
+    paths = []
+    for layer in model.layers:
+        base = _snake_case(type(layer).__name__)
+        count = used.get(base, 0)
+        used[base] = count + 1
+        if layer.weights:
+            paths.append((layer, f"layers/{base}" + (f"_{count}" if count else "")))
+    return paths
+
+
+def check_weights_file(model: keras.Model, path: str) -> None:
+    """Raises ValueError naming the first layer whose weights in `path` don't fit `model`."""
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"weights file {path!r} is not a readable HDF5 file: {err}") from None
+    problems = []
+    with handle:
+        for layer, group in _storage_paths(model):
+            expected = [tuple(w.shape) for w in layer.weights]
+            stored = handle.get(f"{group}/vars")
+            if stored is None:
+                problems.append(f"layer '{layer.name}': not in the file (expected {expected})")
+                continue
+            found = [tuple(stored[str(i)].shape) for i in range(len(stored))]
+            if found != expected:
+                problems.append(f"layer '{layer.name}': the file has shapes {found}, "
+                                f"the model expects {expected}")
+        groups = handle.get("layers", {})
+        n_file = sum(len(groups[k].get("vars", {})) > 0 for k in groups)
+    n_model = len(_storage_paths(model))
+    if n_file != n_model and not problems:
+        problems.append(f"the file has {n_file} layers with weights, the model {n_model}")
+    if problems:
+        more = f" (and {len(problems) - 1} more mismatches)" if len(problems) > 1 else ""
+        raise ValueError(
+            f"weights file {path!r} does not fit model '{model.name}': {problems[0]}{more}. "
+            "Was it saved from another architecture, input channel count or number of classes?"
+        )
+
+
+def load_weights_file(model: keras.Model, path: str) -> None:
+    """Checks `path` against `model`, then loads it."""
+    check_weights_file(model, path)
+    model.load_weights(path)
