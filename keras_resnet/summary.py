@@ -1,11 +1,13 @@
 """Prints the markdown table of every registered model: depth, parameters, multiply-adds.
 
-    python -m keras_resnet.summary                 # all models (the README's model table)
-    python -m keras_resnet.summary 'resnet*'       # a glob over the registry
+    python -m keras_resnet.summary                   # all models (the README's model table)
+    python -m keras_resnet.summary 'resnet*'         # a glob over the registry
+    python -m keras_resnet.summary resnet50 --layers # also Keras' layer-by-layer summary
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import keras
@@ -21,12 +23,15 @@ def _human(n: float) -> str:
     return str(int(n))
 
 
-def summary_rows(pattern: str = "*") -> list[dict]:
-    """One dict per registered model matching `pattern`, built at its default input size."""
+def summary_rows(pattern: str = "*", layers: bool = False) -> list[dict]:
+    """One dict per registered model matching `pattern`, built at its default input size;
+    `layers` also prints each model's Keras summary."""
     rows = []
     for name in list_models(pattern):
         entry = get_entry(name)
         model = get_model(name)
+        if layers:
+            model.summary()
         size = entry.spec.default_input_size
         rows.append({
             "model": name, "description": entry.description, "depth": count_depth(model),
@@ -46,16 +51,21 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> int:
-    pattern = argv[1] if len(argv) > 1 else "*"
-    rows = summary_rows(pattern)
-    if not rows:
-        print(f"no registered model matches {pattern!r}; see keras_resnet.list_models()",
-              file=sys.stderr)
-        return 2
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m keras_resnet.summary",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("pattern", nargs="?", default="*",
+                        help="glob over the registered names (default: all)")
+    parser.add_argument("--layers", action="store_true",
+                        help="print Keras' layer-by-layer summary of each model too")
+    args = parser.parse_args(argv)
+    if not list_models(args.pattern):
+        parser.error(f"no registered model matches {args.pattern!r}; "
+                     f"choose from: {', '.join(list_models())}")
+    rows = summary_rows(args.pattern, layers=args.layers)
     print(markdown_table(rows))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())
