@@ -65,7 +65,7 @@ def main() -> int:
             f"{n} {v[-1]:.1f} img/s" for n, v in rates.items()), flush=True)
     ours, ref = (statistics.median(v) for v in rates.values())
     print(f"\nResNet-50 train step, batch {args.batch}, {args.size}x{args.size}, float32, "
-          f"TF {keras.backend.backend()} backend, jit_compile, {os.cpu_count()} CPUs")
+          f"{keras.backend.backend()} backend, jit_compile, {os.cpu_count()} CPUs")
     print("| model | img/s (median of rounds) |\n|---|---:|")
     for name, v in rates.items():
         print(f"| {name} | {statistics.median(v):.2f} |")
