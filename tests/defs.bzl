@@ -1,11 +1,11 @@
 """py_pytest: one py_test per test file, run through pytest by the file's own main guard."""
 
-def py_pytest(name, src, size = "medium"):
+def py_pytest(name, src, size = "large"):
     native.py_test(
         name = name,
         srcs = [src, "tests/conftest.py"],
         main = src,
         size = size,
         data = ["README.md"],
-        deps = ["//:keras_resnet"],
+        deps = ["//:keras_resnet", "//:training"],
     )

@@ -1,0 +1,80 @@
+import sys
+
+import numpy as np
+import pytest
+
+from keras_resnet.preprocessing import normalization_for
+from training.image_folder import read_image_folder
+from training.pipeline import PipelineConfig, batched, eval_batch_size, folder_source
+
+
+@pytest.fixture
+def split(image_folder):
+    return read_image_folder(str(image_folder), val_fraction=0.25)
+
+
+def config(**kw):
+    mean, std = normalization_for("cifar10")
+    return PipelineConfig(**{"image_size": 12, "global_batch_size": 4, "mean": mean,
+                             "std": std, "seed": 3, **kw})
+
+
+def first_batch(ds):
+    x, y = next(iter(ds))
+    return x.numpy(), y.numpy()
+
+
+def test_eval_batches_are_the_normalized_images(split):
+    x, y = first_batch(batched(folder_source(split["val"]), config(), training=False))
+    raw = np.asarray(__import__("PIL.Image").Image.open(split["val"].paths[0]), np.float32)
+    mean, std = normalization_for("cifar10")
+    np.testing.assert_allclose(x[0], (raw - mean) / std, atol=1e-5)
+    assert x.dtype == np.float32 and y.dtype == np.int32 and list(y) == [0, 0, 0, 1]
+
+
+def test_training_batches_are_shuffled_augmented_and_repeatable(split):
+    ds = batched(folder_source(split["train"]), config(), training=True)
+    x1, y1 = first_batch(ds)
+    x2, y2 = first_batch(batched(folder_source(split["train"]), config(), training=True))
+    assert x1.shape == (4, 12, 12, 3)
+    np.testing.assert_array_equal(x1, x2)  # same seed, same batch
+    np.testing.assert_array_equal(y1, y2)
+    x3, _ = first_batch(batched(folder_source(split["train"]), config(seed=4), training=True))
+    assert not np.array_equal(x1, x3)
+    assert sum(1 for _ in ds) == 6  # 27 images -> 6 full batches, remainder dropped
+
+
+def test_padding_shows_as_black_borders(split):
+    # With 4-pixel zero padding and a random crop, some image has a black (0..255 = 0) edge.
+    cfg = config(global_batch_size=27)
+    x, _ = first_batch(batched(folder_source(split["train"]), cfg, training=True))
+    mean, std = normalization_for("cifar10")
+    black = (0 - mean) / std
+    edges = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+    assert np.isclose(edges, black, atol=1e-4).all(axis=-1).any()
+
+
+def test_imagenet_augmentation_resizes(split):
+    cfg = config(image_size=8, augment="imagenet")
+    x, _ = first_batch(batched(folder_source(split["train"]), cfg, training=True))
+    assert x.shape == (4, 8, 8, 3)
+    x, _ = first_batch(batched(folder_source(split["val"]), cfg, training=False))
+    assert x.shape == (4, 8, 8, 3)
+
+
+@pytest.mark.parametrize("n,batch,replicas,expected", [
+    (5000, 128, 1, 128), (5000, 128, 2, 128), (9, 8, 2, 6), (10, 8, 2, 8), (13, 8, 4, 8),
+])
+def test_eval_batch_never_leaves_a_replica_empty(n, batch, replicas, expected):
+    size = eval_batch_size(n, batch, replicas)
+    assert size == expected and size % replicas == 0
+    assert n % size == 0 or n % size >= replicas
+
+
+def test_eval_batch_impossible_split_is_a_clear_error():
+    with pytest.raises(ValueError, match="9 validation images"):
+        eval_batch_size(9, 8, 4)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -1,0 +1,123 @@
+"""training/train.py end to end, as a user runs it: subprocesses on a tiny image folder."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.tf_backend
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = os.path.join(ROOT, "training", "train.py")
+
+
+def flags(folder, model_dir, **extra):
+    base = {"model": "resnet20", "dataset": f"folder:{folder}", "model_dir": model_dir,
+            "image_size": 12, "batch_size": 9, "epochs": 2, "val_fraction": 0.25,
+            "normalization": "cifar10", "lr": 0.05, "verbose": 2, "seed": 0}
+    base.update(extra)
+    return [f"--{k}={v}" for k, v in base.items()]
+
+
+def train(args, timeout=240):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    return subprocess.run([sys.executable, TRAIN, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
+    model_dir = str(tmp_path / "run")
+    result = train(flags(image_folder, model_dir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "val accuracy" in result.stdout
+    for name in ("flags.txt", "history.csv", "metrics.json", "model.keras", "model_best.keras",
+                 "labels.txt", "checkpoint.json", "logs"):
+        assert os.path.exists(os.path.join(model_dir, name)), name
+    metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
+    assert metrics["steps"] == 6 and metrics["epochs"] == 2  # 27 images / 9 = 3 steps x 2
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0
+    assert len(open(os.path.join(model_dir, "history.csv")).read().splitlines()) == 3
+    # The resolved flags repeat the run: here it is complete, so nothing more is trained.
+    again = train([f"--flagfile={model_dir}/flags.txt"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 6
+    # Two more epochs continue from step 6.
+    more = train(flags(image_folder, model_dir, epochs=4))
+    assert "resuming from step 6" in more.stdout
+    assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 12
+    evaluation = train(flags(image_folder, model_dir, mode="eval"))
+    assert evaluation.returncode == 0, evaluation.stderr[-2000:]
+    assert "top-1" in evaluation.stdout and "on 9 images" in evaluation.stdout
+
+
+def test_sigkill_mid_run_then_resume(image_folder, tmp_path):
+    model_dir = str(tmp_path / "run")
+    args = flags(image_folder, model_dir, epochs=30, checkpoint_every_steps=2, batch_size=3)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, TRAIN, *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    index = os.path.join(model_dir, "checkpoint.json")
+    deadline = time.time() + 180
+    step = 0
+    while time.time() < deadline and step < 20:
+        time.sleep(0.2)
+        if os.path.exists(index):
+            step = json.load(open(index))["step"]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 20 <= step < 270, "the run was not killed mid-way"
+    killed_at = json.load(open(index))["step"]
+    resumed = train(args, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming from step {killed_at}" in resumed.stdout
+    metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
+    assert metrics["steps"] == 270  # 27 images / 3 = 9 steps x 30 epochs, none lost or extra
+    assert not [f for f in os.listdir(model_dir) if f.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"dataset": "folder:/no/such/folder"}, "does not exist"),
+    ({"classes": 5}, "--classes=5 but"),
+    ({"model": "resnet21"}, "Did you mean"),
+    ({"batch_size": 100}, "fewer than one global batch"),
+    ({"distribution": "mirrored", "logical_cpus": 2}, "not divisible by the 2 replicas"),
+])
+def test_bad_input_fails_early_and_writes_nothing(image_folder, tmp_path, extra, message):
+    model_dir = tmp_path / "run"
+    result = train(flags(image_folder, str(model_dir), **extra))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not model_dir.exists()
+
+
+def test_unknown_flag_and_other_run_in_model_dir(image_folder, tmp_path):
+    result = train(flags(image_folder, str(tmp_path / "a"), learning_rate=0.1))
+    assert result.returncode != 0 and "learning_rate" in result.stderr
+    model_dir = tmp_path / "run"
+    model_dir.mkdir()
+    (model_dir / "flags.txt").write_text("--model=resnet56\n--dataset=x\n")
+    result = train(flags(image_folder, str(model_dir)))
+    assert result.returncode != 0 and "holds a run with different model" in result.stderr
+    assert (model_dir / "flags.txt").read_text() == "--model=resnet56\n--dataset=x\n"
+
+
+def test_non_finite_loss_stops_with_a_clear_error(image_folder, tmp_path):
+    result = train(flags(image_folder, str(tmp_path / "run"), lr=1e30, weight_decay=0))
+    assert result.returncode == 3
+    assert "loss is" in result.stderr and "stopping" in result.stderr
+
+
+def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
+    model_dir = str(tmp_path / "run")
+    result = train(flags(image_folder, model_dir, distribution="mirrored", logical_cpus=2,
+                         batch_size=8))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "global batch 8 = 2 replica(s) x 4" in result.stdout
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

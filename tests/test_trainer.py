@@ -1,0 +1,47 @@
+"""The trainer library in-process: TFDS through tfds.testing.mock_data, config checks."""
+
+import json
+import os
+import sys
+
+import pytest
+import tensorflow_datasets as tfds
+
+from training import trainer
+
+pytestmark = pytest.mark.tf_backend
+
+
+def test_tfds_dataset_trains_with_mock_data(tmp_path):
+    cfg = trainer.TrainConfig(model="resnet20", dataset="cifar10", model_dir=str(tmp_path / "m"),
+                              train_split="train[:40]", val_split="test", global_batch_size=10,
+                              epochs=1, verbose=0, cache=False, seed=0)
+    with tfds.testing.mock_data(num_examples=40):
+        plan = trainer.prepare(cfg)
+        assert plan.num_classes == 10 and plan.steps_per_epoch == 4
+        metrics = trainer.fit(plan)
+    assert metrics["steps"] == 4
+    saved = json.load(open(os.path.join(cfg.model_dir, "metrics.json")))
+    assert saved["val_accuracy"] == metrics["val_accuracy"]
+
+
+def test_classes_must_match_the_dataset(tmp_path):
+    cfg = trainer.TrainConfig(model="resnet20", dataset="cifar10", model_dir=str(tmp_path),
+                              val_split="test", classes=100)
+    with tfds.testing.mock_data(num_examples=20), pytest.raises(ValueError, match="has 10"):
+        trainer.prepare(cfg)
+
+
+def test_weight_decay_is_l2_on_the_chosen_variables(image_folder, tmp_path):
+    base = dict(model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
+                image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10")
+    with_bn = trainer.build_model(trainer.prepare(trainer.TrainConfig(**base)))
+    kernels_only = trainer.build_model(trainer.prepare(
+        trainer.TrainConfig(**base, decay_bn_and_bias=False)))
+    n_kernels = sum(1 for w in kernels_only.trainable_weights if "kernel" in w.path)
+    assert len(kernels_only.losses) == n_kernels
+    assert len(with_bn.losses) == len(with_bn.trainable_weights) > n_kernels
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -1,0 +1,71 @@
+"""Callbacks of the fit loop: throughput in the progress bar, a hard stop on a non-finite loss,
+and the best model kept by validation accuracy."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+
+from training.checkpoints import atomic_path, optimizer_step
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training cannot go on from here."""
+
+
+class Throughput(keras.callbacks.Callback):
+    """Adds ``img/s`` (global images per second over the epoch so far) to the logs the progress
+    bar prints, and keeps each epoch's figure in `epoch_rates`."""
+
+    def __init__(self, global_batch_size: int):
+        super().__init__()
+        self.global_batch_size = global_batch_size
+        self.epoch_rates: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._batches = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if logs is not None:
+            logs["img/s"] = self._rate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_rates.append(self._rate())
+        if logs is not None:
+            logs["img_per_sec"] = self.epoch_rates[-1]
+
+    def _rate(self) -> float:
+        return self._batches * self.global_batch_size / max(time.perf_counter() - self._start,
+                                                            1e-9)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raises NonFiniteLossError, naming the step, as soon as the loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            step = optimizer_step(self.model)
+            raise NonFiniteLossError(
+                f"loss is {float(loss)} at step {step}; stopping. Lower the learning rate, check "
+                "the input data, or use float32 instead of mixed_float16. The last good "
+                "checkpoint in model_dir is kept; rerunning resumes from it.")
+
+
+class BestModel(keras.callbacks.Callback):
+    """Saves the model as `path` (atomically) whenever `monitor` improves."""
+
+    def __init__(self, path: str, monitor: str = "val_accuracy", enabled: bool = True):
+        super().__init__()
+        self.path, self.monitor, self.enabled = path, monitor, enabled
+        self.best = -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if self.enabled and value is not None and value > self.best:
+            self.best = float(value)
+            with atomic_path(self.path, suffix=".keras") as tmp:
+                self.model.save(tmp)
