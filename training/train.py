@@ -61,12 +61,16 @@ flags.DEFINE_enum("lr_boundaries_unit", "steps", ["steps", "epochs"],
 flags.DEFINE_enum("warmup", "linear", ["linear", "constant"],
                   "linear: ramp 0 -> lr; constant: hold --warmup_lr (the paper's ResNet-110).")
 flags.DEFINE_integer("warmup_steps", 0, "Warmup length in optimizer steps.", lower_bound=0)
+flags.DEFINE_float("warmup_epochs", 0.0, "Warmup length in epochs (when --warmup_steps is 0).",
+                   lower_bound=0.0)
 flags.DEFINE_float("warmup_lr", 0.0, "Learning rate of a constant warmup.", lower_bound=0.0)
 flags.DEFINE_float("momentum", 0.9, "SGD momentum.", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("weight_decay", 1e-4, "L2 weight decay (the paper's 1e-4).", lower_bound=0.0)
 flags.DEFINE_bool("decay_bn_and_bias", True,
                   "Apply weight decay to BatchNorm parameters and biases too (as the paper).")
 flags.DEFINE_enum("shortcut", None, ["A", "B"], "Downsampling shortcut; default: the model's.")
+flags.DEFINE_bool("zero_init_residual", False,
+                  "Start each block's last BatchNorm at gamma=0 (Goyal et al. 2017).")
 flags.DEFINE_enum("dtype", "auto", ["auto", "float32", "mixed_float16", "mixed_bfloat16"],
                   "Compute precision; auto: mixed_float16 on a GPU, float32 on a CPU. Logits "
                   "and loss stay float32; float16 uses loss scaling.")
@@ -112,9 +116,11 @@ def _config(dtype: str):
         train_steps=FLAGS.train_steps, lr=FLAGS.lr, lr_decay=FLAGS.lr_schedule,
         lr_boundaries=tuple(float(b) for b in FLAGS.lr_boundaries),
         lr_boundaries_unit=FLAGS.lr_boundaries_unit, warmup=FLAGS.warmup,
-        warmup_steps=FLAGS.warmup_steps, warmup_lr=FLAGS.warmup_lr, momentum=FLAGS.momentum,
+        warmup_steps=FLAGS.warmup_steps, warmup_epochs=FLAGS.warmup_epochs,
+        warmup_lr=FLAGS.warmup_lr, momentum=FLAGS.momentum,
         weight_decay=FLAGS.weight_decay, decay_bn_and_bias=FLAGS.decay_bn_and_bias,
-        shortcut=FLAGS.shortcut, dtype=dtype, jit_compile=FLAGS.jit_compile,
+        shortcut=FLAGS.shortcut, zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
+        jit_compile=FLAGS.jit_compile,
         distribution=FLAGS.distribution, checkpoint_every_steps=FLAGS.checkpoint_every_steps,
         cache=FLAGS.cache, seed=FLAGS.seed, verbose=FLAGS.verbose)
 

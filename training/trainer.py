@@ -59,11 +59,13 @@ class TrainConfig:
     lr_boundaries_unit: str = "steps"
     warmup: str = "linear"
     warmup_steps: int = 0
+    warmup_epochs: float = 0.0
     warmup_lr: float = 0.0
     momentum: float = 0.9
     weight_decay: float = 1e-4
     decay_bn_and_bias: bool = True
     shortcut: str | None = None
+    zero_init_residual: bool = False
     dtype: str = "float32"
     jit_compile: bool = False
     distribution: str = "auto"
@@ -145,7 +147,7 @@ def prepare(cfg: TrainConfig) -> Plan:
 
 def _schedule(cfg: TrainConfig, steps_per_epoch: int, total: int) -> ResNetSchedule:
     scale = steps_per_epoch if cfg.lr_boundaries_unit == "epochs" else 1
-    warmup = cfg.warmup_steps
+    warmup = cfg.warmup_steps or round(cfg.warmup_epochs * steps_per_epoch)
     return ResNetSchedule(cfg.lr, total, cfg.lr_decay,
                           tuple(round(b * scale) for b in cfg.lr_boundaries),
                           warmup_steps=warmup, warmup=cfg.warmup, warmup_lr=cfg.warmup_lr)
@@ -168,6 +170,8 @@ def build_model(plan: Plan) -> keras.Model:
     keras.mixed_precision.set_global_policy(cfg.dtype)
     with plan.strategy.scope():
         kwargs = {"shortcut": cfg.shortcut} if cfg.shortcut else {}
+        if cfg.zero_init_residual:
+            kwargs["zero_init_residual"] = True
         model = keras_resnet.get_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 3),
                                        classes=plan.num_classes, classifier_activation=None,
                                        **kwargs)
