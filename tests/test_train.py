@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,6 +118,34 @@ def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
                          batch_size=8))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "global batch 8 = 2 replica(s) x 4" in result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_over_two_local_processes_is_refused_clearly(image_folder, tmp_path):
+    """Two worker processes on 127.0.0.1 build MultiWorkerMirroredStrategy from TF_CONFIG, then
+    stop with a clear error: Keras 3's fit() cannot train under it yet (keras#20585)."""
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    model_dir = str(tmp_path / "run")
+    procs = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": {"worker": workers},
+                                "task": {"type": "worker", "index": index}})
+        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        procs.append(subprocess.Popen(
+            [sys.executable, TRAIN, *flags(image_folder, model_dir, batch_size=8,
+                                           distribution="multi_worker")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode != 0
+        assert "MultiWorkerMirroredStrategy with cluster_spec" in err  # the strategy was built
+        assert "keras-team/keras#20585" in err
+    assert not os.path.exists(model_dir)
 
 
 if __name__ == "__main__":

@@ -164,16 +164,18 @@ def main(argv: list[str]) -> int:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.logical_cpus)
+    from training import trainer
+    from training.callbacks import NonFiniteLossError
+    from training.checkpoints import write_text
+    from training.distribute import is_chief, make_strategy
+
+    strategy = make_strategy(FLAGS.distribution)  # first: multi-worker needs a fresh runtime
     if FLAGS.seed is not None:
         import keras
 
         keras.utils.set_random_seed(FLAGS.seed)
-    from training import trainer
-    from training.callbacks import NonFiniteLossError
-    from training.checkpoints import write_text
-
     dtype = _resolved_dtype()
-    plan = trainer.prepare(_config(dtype))  # checks data and devices; writes nothing
+    plan = trainer.prepare(_config(dtype), strategy)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
         result = trainer.evaluate(path, plan)
@@ -183,8 +185,9 @@ def main(argv: list[str]) -> int:
     text = _flags_text(dtype)
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")
     _check_same_run(flags_path, text)
-    os.makedirs(FLAGS.model_dir, exist_ok=True)
-    write_text(flags_path, text)
+    if is_chief(plan.strategy):
+        os.makedirs(FLAGS.model_dir, exist_ok=True)
+        write_text(flags_path, text)
     try:
         metrics = trainer.fit(plan)
     except NonFiniteLossError as err:

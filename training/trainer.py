@@ -12,6 +12,7 @@ import json
 import math
 import os
 import statistics
+import tempfile
 import time
 
 import keras
@@ -120,10 +121,16 @@ def _load_sources(cfg: TrainConfig):
     return train, n_train, val, n_val, classes, tuple(str(i) for i in range(classes))
 
 
-def prepare(cfg: TrainConfig) -> Plan:
-    """Checks `cfg` against the data and the devices; writes nothing."""
+def prepare(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> Plan:
+    """Checks `cfg` against the data and the devices; writes nothing. `strategy` defaults to
+    the one `cfg.distribution` names."""
     keras_resnet.registry.get_entry(cfg.model)  # unknown names fail before any data is read
-    strategy = make_strategy(cfg.distribution)
+    strategy = strategy or make_strategy(cfg.distribution)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise ValueError(
+            "distribution='multi_worker' is not supported yet: Keras 3's fit() fails under "
+            "MultiWorkerMirroredStrategy (keras-team/keras#20585, open). The trainer needs its "
+            "own distributed train step for it; use 'mirrored' on one machine meanwhile.")
     replicas = strategy.num_replicas_in_sync
     if cfg.global_batch_size % replicas:
         raise ValueError(f"global batch size {cfg.global_batch_size} is not divisible by the "
@@ -191,6 +198,8 @@ def fit(plan: Plan) -> dict:
     metrics also written to model_dir/metrics.json."""
     cfg = plan.config
     chief = is_chief(plan.strategy)
+    # Only the chief writes model_dir; other workers log to a scratch folder of their own.
+    out_dir = cfg.model_dir if chief else tempfile.mkdtemp(prefix="keras-resnet-worker-")
     os.makedirs(cfg.model_dir, exist_ok=True)
     if chief and (stale := checkpoints.remove_stale_temporaries(cfg.model_dir)):
         print(f"removed {len(stale)} temporary file(s) an interrupted run left in model_dir")
@@ -199,13 +208,12 @@ def fit(plan: Plan) -> dict:
     spe = plan.steps_per_epoch
     if step:
         print(f"resuming from step {step} (epoch {step // spe + 1}) in {cfg.model_dir}")
-    write_text(os.path.join(cfg.model_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
+    write_text(os.path.join(out_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
     throughput = Throughput(cfg.global_batch_size)
     callbacks = [throughput, StopOnNonFiniteLoss(),
                  checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
-                 keras.callbacks.CSVLogger(os.path.join(cfg.model_dir, "history.csv"),
-                                           append=True),
-                 keras.callbacks.TensorBoard(os.path.join(cfg.model_dir, "logs")),
+                 keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+                 keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
                  BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief)]
     print(f"training {cfg.model} on {cfg.dataset}: {plan.train_examples} train / "
           f"{plan.val_examples} val images, {plan.num_classes} classes; global batch "
