@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 import keras
 
@@ -23,13 +24,14 @@ def _human(n: float) -> str:
     return str(int(n))
 
 
-def summary_rows(pattern: str = "*", layers: bool = False) -> list[dict]:
-    """One dict per registered model matching `pattern`, built at its default input size;
-    `layers` also prints each model's Keras summary."""
+def summary_rows(pattern: str = "*", layers: bool = False,
+                 build: Callable[[str], keras.Model] = get_model) -> list[dict]:
+    """One dict per registered model matching `pattern`, built by `build(name)` at its default
+    input size; `layers` also prints each model's Keras summary."""
     rows = []
     for name in list_models(pattern):
         entry = get_entry(name)
-        model = get_model(name)
+        model = build(name)
         if layers:
             model.summary()
         size = entry.spec.default_input_size
@@ -38,7 +40,6 @@ def summary_rows(pattern: str = "*", layers: bool = False) -> list[dict]:
             "input": f"{size}x{size}", "params": count_trainable_params(model),
             "macs": count_flops(model),
         })
-        keras.backend.clear_session()
     return rows
 
 

@@ -30,6 +30,17 @@ def _fresh_keras_session():
     keras.backend.clear_session()
 
 
+@pytest.fixture(scope="session")
+def default_model():
+    """`default_model(name)`: the registered model with default arguments, built once per test
+    session (the largest take seconds to build; several test files read the same ones)."""
+    import functools
+
+    import keras_resnet
+
+    return functools.lru_cache(maxsize=None)(keras_resnet.get_model)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -12,8 +12,8 @@ V1_5 = {"resnet18": 1.82, "resnet34": 3.67, "resnet50": 4.09, "resnet101": 7.80,
 
 
 @pytest.mark.parametrize("name,gmacs", PAPER_TABLE_1.items())
-def test_v1_reproduces_the_papers_table_1(name, gmacs):
-    flops = keras_resnet.count_flops(keras_resnet.get_model(name))
+def test_v1_reproduces_the_papers_table_1(name, gmacs, default_model):
+    flops = keras_resnet.count_flops(default_model(name))
     assert flops / 1e9 == pytest.approx(gmacs, rel=0.03)
 
 

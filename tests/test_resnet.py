@@ -19,16 +19,16 @@ SMALL = [n for n in registry.list_models() if not n.endswith("1202")]
 
 
 @pytest.mark.parametrize("name,expected", IMAGENET_PARAMS.items())
-def test_imagenet_parameter_counts_are_exact(name, expected):
-    model = keras_resnet.get_model(name)
+def test_imagenet_parameter_counts_are_exact(name, expected, default_model):
+    model = default_model(name)
     assert keras_resnet.count_trainable_params(model) == expected
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert convs and not any(conv.use_bias for conv in convs)
 
 
 @pytest.mark.parametrize("name,millions", CIFAR_PARAMS_M.items())
-def test_cifar_parameter_counts_match_the_paper(name, millions):
-    params = keras_resnet.count_trainable_params(keras_resnet.get_model(name))
+def test_cifar_parameter_counts_match_the_paper(name, millions, default_model):
+    params = keras_resnet.count_trainable_params(default_model(name))
     digits = 1 if millions >= 1 else 2
     assert round(params / 1e6, digits) == millions
 
@@ -46,8 +46,8 @@ def test_forward_pass_at_small_input(name, rng):
     assert has_add == entry.residual
 
 
-def test_stable_layer_names():
-    names = {layer.name for layer in keras_resnet.ResNet50().layers}
+def test_stable_layer_names(default_model):
+    names = {layer.name for layer in default_model("resnet50").layers}
     assert {"conv1_conv", "conv1_bn", "pool1_pool", "conv2_block1_0_conv", "conv4_block6_2_bn",
             "conv5_block3_out", "avg_pool", "predictions"} <= names
     names = {layer.name for layer in keras_resnet.ResNet20().layers}
@@ -76,9 +76,9 @@ def test_cifar_shortcut_options():
     assert b.get_layer("conv3_block1_0_conv").kernel.shape == (1, 1, 16, 32)
 
 
-def test_plain_net_is_the_resnet_without_shortcuts():
-    res = {layer.name for layer in keras_resnet.ResNet34().layers if layer.weights}
-    plain = {layer.name for layer in keras_resnet.PlainNet34().layers if layer.weights}
+def test_plain_net_is_the_resnet_without_shortcuts(default_model):
+    res = {layer.name for layer in default_model("resnet34").layers if layer.weights}
+    plain = {layer.name for layer in default_model("plainnet34").layers if layer.weights}
     assert plain == {n for n in res if "_0_" not in n}
 
 

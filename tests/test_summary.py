@@ -26,11 +26,11 @@ def test_unknown_glob_is_a_usage_error(capsys):
 
 
 @pytest.mark.slow
-def test_readme_model_table_is_the_commands_output():
+def test_readme_model_table_is_the_commands_output(default_model):
     text = README.read_text()
     found = re.search(r"<!-- model-table:start -->\n(.*?)\n<!-- model-table:end -->", text, re.S)
     assert found, "README lacks the model-table markers"
-    assert found.group(1) == summary.markdown_table(summary.summary_rows()), (
+    assert found.group(1) == summary.markdown_table(summary.summary_rows(build=default_model)), (
         "README's model table is stale: paste the output of `python -m keras_resnet.summary`")
 
 
