@@ -1,8 +1,9 @@
 """py_pytest: one py_test per test file, run through pytest by the file's own main guard."""
 
-def py_pytest(name, src, size = "large"):
+def py_pytest(name, src, size = "large", tags = []):
     native.py_test(
         name = name,
+        tags = tags,
         srcs = [src, "tests/conftest.py"],
         main = src,
         size = size,
