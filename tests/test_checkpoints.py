@@ -23,6 +23,9 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert os.listdir(tmp_path) == []
     checkpoints.write_text(str(target), "whole")
     assert target.read_text() == "whole" and os.listdir(tmp_path) == ["out.txt"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
