@@ -116,10 +116,8 @@ def preact_bottleneck_block(x, filters: int, stride: int, name: str, opts: Block
     pre = layers.Activation("relu", name=f"{name}_preact_relu")(pre)
     short = None
     if opts.residual:
-        if first and opts.shortcut == "B":
+        if first:  # keras' V2 projects the pre-activated input, with a bias and no BN
             short = shortcut(pre, out, stride, name, opts, bn=False)
-        elif first:
-            short = shortcut(pre, out, stride, name, opts)
         elif stride > 1:
             short = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
         else:

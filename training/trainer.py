@@ -171,6 +171,11 @@ def _add_weight_decay(model: keras.Model, weight_decay: float, bn_and_bias: bool
                 variable.regularizer = keras.regularizers.L2(weight_decay / 2)
 
 
+def _metrics() -> list[keras.metrics.Metric]:
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+            keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
+
+
 def build_model(plan: Plan) -> keras.Model:
     """The compiled model, under the plan's strategy scope, with the checkpoint restored."""
     cfg = plan.config
@@ -187,9 +192,7 @@ def build_model(plan: Plan) -> keras.Model:
                                          momentum=cfg.momentum)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                               keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
-                      jit_compile=cfg.jit_compile)
+                      metrics=_metrics(), jit_compile=cfg.jit_compile)
     return model
 
 
@@ -256,8 +259,7 @@ def evaluate(model_path: str, plan: Plan) -> dict:
     if not os.path.isfile(model_path):
         raise ValueError(f"no model file at {model_path!r}.")
     model = keras.models.load_model(model_path, safe_mode=True, compile=False)
-    model.compile(metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
-                           keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
+    model.compile(metrics=_metrics(),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     result = model.evaluate(plan.val_ds, return_dict=True, verbose=0)
     return {"top1": float(result["accuracy"]), "top5": float(result["top5"]),
