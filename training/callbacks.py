@@ -42,6 +42,19 @@ class Throughput(keras.callbacks.Callback):
                                                             1e-9)
 
 
+class RunProgress(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, numbering epochs out of the whole run ("Epoch 5/30") although the
+    trainer calls fit once per epoch."""
+
+    def __init__(self, total_epochs: int):
+        super().__init__()
+        self.total_epochs = total_epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.total_epochs
+
+
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Raises NonFiniteLossError, naming the step, as soon as the loss is NaN or infinite."""
 
@@ -58,9 +71,11 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 class BestModel(keras.callbacks.Callback):
     """Saves the model as `path` (atomically) whenever `monitor` improves."""
 
-    def __init__(self, path: str, monitor: str = "val_accuracy", enabled: bool = True):
+    def __init__(self, path: str, monitor: str = "val_accuracy", enabled: bool = True,
+                 model: keras.Model | None = None):
         super().__init__()
         self.path, self.monitor, self.enabled = path, monitor, enabled
+        self.saved_model = model  # what to save, if not the model being fit (its backbone)
         self.best = -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
@@ -68,4 +83,4 @@ class BestModel(keras.callbacks.Callback):
         if self.enabled and value is not None and value > self.best:
             self.best = float(value)
             with atomic_path(self.path, suffix=".keras") as tmp:
-                self.model.save(tmp)
+                (self.saved_model or self.model).save(tmp)

@@ -1,16 +1,62 @@
-"""Choosing the tf.distribute strategy: one GPU box, several workers, or a plain CPU."""
+"""How training is spread over devices: a tf.distribute strategy on the TensorFlow backend
+(one GPU box, several workers, or a plain CPU), keras.distribution's DataParallel on JAX.
+
+TensorFlow is imported only on the TensorFlow path: the JAX path runs without it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
+from typing import Any
 
-import tensorflow as tf
+import keras
 
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "one_device")
 
 
-def make_strategy(distribution: str) -> tf.distribute.Strategy:
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """What the trainer needs of the device setup, whatever the backend."""
+
+    replicas: int
+    #: A tf.distribute.Strategy on the TensorFlow backend; None on the others.
+    strategy: Any = None
+    description: str = ""
+
+    def scope(self):
+        """The context to build and compile the model in."""
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    @property
+    def is_chief(self) -> bool:
+        return self.strategy is None or is_chief(self.strategy)
+
+
+def make_distribution(distribution: str) -> Distribution:
+    """`distribution` on the current Keras backend: `make_strategy` on TensorFlow; on JAX,
+    auto/mirrored set keras.distribution.DataParallel over all devices (when there are
+    several) and one_device uses the first device."""
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}.")
+    if keras.backend.backend() == "tensorflow":
+        strategy = make_strategy(distribution)
+        return Distribution(strategy.num_replicas_in_sync, strategy,
+                            type(strategy).__name__)
+    if distribution == "multi_worker":
+        raise ValueError("distribution='multi_worker' is the TensorFlow backend's "
+                         "MultiWorkerMirroredStrategy; on the JAX backend use one machine "
+                         "('auto' or 'mirrored': DataParallel over its devices).")
+    devices = keras.distribution.list_devices()
+    if distribution == "one_device" or len(devices) == 1:
+        return Distribution(1, None, f"one device ({devices[0]})")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return Distribution(len(devices), None, f"DataParallel over {len(devices)} devices")
+
+
+def make_strategy(distribution: str):
     """The strategy `distribution` names.
 
     auto: MirroredStrategy over all visible GPUs, TensorFlow's default strategy on a CPU;
@@ -21,6 +67,8 @@ def make_strategy(distribution: str) -> tf.distribute.Strategy:
     Call it before anything else touches TensorFlow's runtime: MultiWorkerMirroredStrategy
     configures collective ops, which is only possible at program start.
     """
+    import tensorflow as tf
+
     if distribution == "multi_worker":  # must come before any op initializes the runtime
         config = os.environ.get("TF_CONFIG")
         if not config:
@@ -42,7 +90,7 @@ def make_strategy(distribution: str) -> tf.distribute.Strategy:
     raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}.")
 
 
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
+def is_chief(strategy) -> bool:
     """True on the worker that writes artifacts (always, outside multi-worker training)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.task_type:

@@ -77,13 +77,23 @@ flags.DEFINE_enum("dtype", "auto", ["auto", "float32", "mixed_float16", "mixed_b
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
 flags.DEFINE_enum("distribution", "auto", list(DISTRIBUTIONS),
                   "auto: all GPUs mirrored, else the default strategy; multi_worker: from "
-                  "TF_CONFIG.")
+                  "TF_CONFIG. On JAX, auto/mirrored: keras.distribution.DataParallel over all "
+                  "devices.")
 flags.DEFINE_integer("logical_cpus", 0,
                      "Split the CPU into N logical devices (N >= 2), so that mirrored training "
-                     "can be tried without GPUs.", lower_bound=0)
+                     "(TensorFlow) or DataParallel (JAX) can be tried without GPUs.",
+                     lower_bound=0)
 flags.DEFINE_integer("checkpoint_every_steps", 0,
                      "Also checkpoint every N steps (always at each epoch end).", lower_bound=0)
-flags.DEFINE_bool("cache", True, "Cache decoded training images in memory.")
+flags.DEFINE_bool("cache", True, "Cache decoded training images in memory (tf.data).")
+flags.DEFINE_enum("input_pipeline", "auto", ["auto", "tf.data", "numpy"],
+                  "tf.data: TensorFlow's loader, augmentation on the host; numpy: Pillow "
+                  "decoding into memory, augmentation by Keras layers on the device, no "
+                  "TensorFlow (folder datasets). auto: tf.data on the TensorFlow backend, "
+                  "numpy on JAX.")
+flags.DEFINE_integer("steps_per_execution", 1,
+                     "Train steps per compiled call (speeds up small models on a GPU).",
+                     lower_bound=1)
 flags.DEFINE_integer("seed", None, "Seed for a deterministic run (data order, augmentation, "
                      "initialization).")
 flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress bar, 2 a line "
@@ -99,9 +109,30 @@ RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size")
 def _resolved_dtype() -> str:
     if FLAGS.dtype != "auto":
         return FLAGS.dtype
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+    else:
+        gpu = any(not d.startswith("cpu") for d in keras.distribution.list_devices())
+    return "mixed_float16" if gpu else "float32"
+
+
+def _split_cpu(n: int) -> None:
+    """Makes the CPU look like `n` devices, before the backend's runtime starts."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + f" --xla_force_host_platform_device_count={n}")
+        return
     import tensorflow as tf
 
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * n)
 
 
 def _config(dtype: str):
@@ -122,7 +153,8 @@ def _config(dtype: str):
         shortcut=FLAGS.shortcut, zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
         jit_compile=FLAGS.jit_compile,
         distribution=FLAGS.distribution, checkpoint_every_steps=FLAGS.checkpoint_every_steps,
-        cache=FLAGS.cache, seed=FLAGS.seed, verbose=FLAGS.verbose)
+        cache=FLAGS.cache, input_pipeline=FLAGS.input_pipeline,
+        steps_per_execution=FLAGS.steps_per_execution, seed=FLAGS.seed, verbose=FLAGS.verbose)
 
 
 def _flags_text(dtype: str) -> str:
@@ -159,23 +191,20 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if FLAGS.logical_cpus > 1:
-        import tensorflow as tf
-
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.logical_cpus)
+        _split_cpu(FLAGS.logical_cpus)
     from training import trainer
     from training.callbacks import NonFiniteLossError
     from training.checkpoints import write_text
-    from training.distribute import is_chief, make_strategy
+    from training.distribute import make_distribution
 
-    strategy = make_strategy(FLAGS.distribution)  # first: multi-worker needs a fresh runtime
+    # First: multi-worker needs a fresh runtime, DataParallel the devices.
+    distribution = make_distribution(FLAGS.distribution)
     if FLAGS.seed is not None:
         import keras
 
         keras.utils.set_random_seed(FLAGS.seed)
     dtype = _resolved_dtype()
-    plan = trainer.prepare(_config(dtype), strategy)  # checks data and devices; writes nothing
+    plan = trainer.prepare(_config(dtype), distribution)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
         result = trainer.evaluate(path, plan)
@@ -185,7 +214,7 @@ def main(argv: list[str]) -> int:
     text = _flags_text(dtype)
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")
     _check_same_run(flags_path, text)
-    if is_chief(plan.strategy):
+    if plan.distribution.is_chief:
         os.makedirs(FLAGS.model_dir, exist_ok=True)
         write_text(flags_path, text)
     try:

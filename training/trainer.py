@@ -1,8 +1,12 @@
-"""The fit loop: policy -> strategy -> data -> model built under the scope -> fit, resumable.
+"""The fit loop: policy -> devices -> data -> model built under the scope -> fit, resumable.
 
 `prepare` checks everything (data present, classes, batch divisible by the replicas, model_dir
 consistent) before anything is written; `fit` then trains one epoch per `model.fit` call,
 starting from the newest checkpoint in model_dir, and writes the artifacts there.
+
+Two input paths: ``tf.data`` (`training.pipeline`, augmentation on the host; TensorFlow
+backend) and ``numpy`` (`training.numpy_loader`, Pillow decoding, augmentation by Keras layers
+on the device; no TensorFlow, for JAX). TensorFlow is imported only on the first.
 """
 
 from __future__ import annotations
@@ -14,25 +18,21 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import keras
-import tensorflow as tf
 
 import keras_resnet
 from keras_resnet.preprocessing import NORMALIZATION, normalization_for
 from training import checkpoints
-from training.callbacks import BestModel, StopOnNonFiniteLoss, Throughput
+from training.callbacks import BestModel, RunProgress, StopOnNonFiniteLoss, Throughput
 from training.checkpoints import atomic_path, write_text
-from training.distribute import is_chief, make_strategy
+from training.distribute import Distribution, make_distribution
 from training.image_folder import read_image_folder
-from training.pipeline import (
-    PipelineConfig,
-    batched,
-    eval_batch_size,
-    folder_source,
-    tfds_source,
-)
 from training.schedules import ResNetSchedule
+
+INPUT_PIPELINES = ("auto", "tf.data", "numpy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +73,8 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     shuffle_buffer: int = 50_000
     cache: bool = True
+    input_pipeline: str = "auto"
+    steps_per_execution: int = 1
     seed: int | None = None
     verbose: int = 1
 
@@ -82,15 +84,22 @@ class Plan:
     """A checked run: the strategy, the data and the step counts."""
 
     config: TrainConfig
-    strategy: tf.distribute.Strategy
-    train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset
+    distribution: Distribution
+    train_ds: Any  # a repeated tf.data.Dataset, or a numpy_loader.ArrayBatches
+    val_ds: Any
     num_classes: int
     class_names: tuple[str, ...]
     steps_per_epoch: int
     total_steps: int
     train_examples: int
     val_examples: int
+    #: numpy path: puts device augmentation and normalization in front of the backbone.
+    input_layers: Callable[[keras.Model], keras.Model] | None = None
+
+    @property
+    def strategy(self):
+        """The tf.distribute strategy (TensorFlow backend), else None."""
+        return self.distribution.strategy
 
 
 def _normalization(cfg: TrainConfig) -> str:
@@ -102,14 +111,21 @@ def _normalization(cfg: TrainConfig) -> str:
     return chosen
 
 
-def _load_sources(cfg: TrainConfig):
+def _folder_splits(cfg: TrainConfig):
+    splits = read_image_folder(cfg.dataset[len("folder:"):], cfg.val_fraction)
+    if "val" not in splits:
+        raise ValueError(f"{cfg.dataset} has split folders but no 'val' (or 'validation').")
+    train, val = splits["train"], splits["val"]
+    if not len(train) or not len(val):
+        raise ValueError(f"{cfg.dataset}: the train or val split is empty.")
+    return train, val
+
+
+def _tf_sources(cfg: TrainConfig):
+    from training.pipeline import folder_source, tfds_source
+
     if cfg.dataset.startswith("folder:"):
-        splits = read_image_folder(cfg.dataset[len("folder:"):], cfg.val_fraction)
-        if "val" not in splits:
-            raise ValueError(f"{cfg.dataset} has split folders but no 'val' (or 'validation').")
-        train, val = splits["train"], splits["val"]
-        if not len(train) or not len(val):
-            raise ValueError(f"{cfg.dataset}: the train or val split is empty.")
+        train, val = _folder_splits(cfg)
         return (folder_source(train), len(train), folder_source(val), len(val),
                 len(train.class_names), train.class_names)
     train, n_train, classes = tfds_source(cfg.dataset, cfg.train_split, cfg.data_dir,
@@ -121,35 +137,95 @@ def _load_sources(cfg: TrainConfig):
     return train, n_train, val, n_val, classes, tuple(str(i) for i in range(classes))
 
 
-def prepare(cfg: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> Plan:
-    """Checks `cfg` against the data and the devices; writes nothing. `strategy` defaults to
-    the one `cfg.distribution` names."""
-    keras_resnet.registry.get_entry(cfg.model)  # unknown names fail before any data is read
-    strategy = strategy or make_strategy(cfg.distribution)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise ValueError(
-            "distribution='multi_worker' is not supported yet: Keras 3's fit() fails under "
-            "MultiWorkerMirroredStrategy (keras-team/keras#20585, open). The trainer needs its "
-            "own distributed train step for it; use 'mirrored' on one machine meanwhile.")
-    replicas = strategy.num_replicas_in_sync
-    if cfg.global_batch_size % replicas:
-        raise ValueError(f"global batch size {cfg.global_batch_size} is not divisible by the "
-                         f"{replicas} replicas; use a multiple of {replicas}.")
-    train, n_train, val, n_val, num_classes, names = _load_sources(cfg)
+def input_pipeline(cfg: TrainConfig) -> str:
+    """The input path `cfg` asks for; auto: tf.data on the TensorFlow backend, else numpy."""
+    if cfg.input_pipeline not in INPUT_PIPELINES:
+        raise ValueError(f"input_pipeline must be one of {INPUT_PIPELINES}; "
+                         f"got {cfg.input_pipeline!r}.")
+    if cfg.input_pipeline != "auto":
+        return cfg.input_pipeline
+    return "tf.data" if keras.backend.backend() == "tensorflow" else "numpy"
+
+
+def _check_sizes(cfg: TrainConfig, n_train: int, num_classes: int, replicas: int) -> int:
     if cfg.classes is not None and cfg.classes != num_classes:
         raise ValueError(f"--classes={cfg.classes} but {cfg.dataset} has {num_classes} classes.")
     steps_per_epoch = n_train // cfg.global_batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"{n_train} training images are fewer than one global batch of "
                          f"{cfg.global_batch_size}.")
-    total = cfg.train_steps or cfg.epochs * steps_per_epoch
+    return steps_per_epoch
+
+
+def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
+    """Checks `cfg` against the data and the devices; writes nothing. `distribution` (a
+    `Distribution`, or a tf.distribute strategy) defaults to the one `cfg.distribution`
+    names on the current backend."""
+    keras_resnet.registry.get_entry(cfg.model)  # unknown names fail before any data is read
+    pipeline = input_pipeline(cfg)
+    if pipeline == "numpy":
+        from training.augment_layers import DEVICE_AUGMENTS
+
+        if not cfg.dataset.startswith("folder:"):
+            raise ValueError(f"the numpy input pipeline reads image folders (folder:PATH); "
+                             f"{cfg.dataset!r} is a TFDS name, which needs tf.data "
+                             "(--input_pipeline=tf.data, TensorFlow installed).")
+        if cfg.augment not in DEVICE_AUGMENTS:
+            raise ValueError(f"--augment={cfg.augment} needs the tf.data pipeline; the numpy "
+                             f"pipeline augments on the device and has {DEVICE_AUGMENTS}.")
+    if distribution is None:
+        distribution = make_distribution(cfg.distribution)
+    elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
+        distribution = Distribution(distribution.num_replicas_in_sync, distribution,
+                                    type(distribution).__name__)
+    replicas = distribution.replicas
+    if cfg.global_batch_size % replicas:
+        raise ValueError(f"global batch size {cfg.global_batch_size} is not divisible by the "
+                         f"{replicas} replicas; use a multiple of {replicas}.")
     mean, std = normalization_for(_normalization(cfg))
+    if pipeline == "numpy":
+        return _prepare_numpy(cfg, distribution, mean, std)
+    from training.pipeline import PipelineConfig, batched, eval_batch_size
+
+    train, n_train, val, n_val, num_classes, names = _tf_sources(cfg)
+    steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
+    total = cfg.train_steps or cfg.epochs * steps_per_epoch
     pipe = PipelineConfig(cfg.image_size, cfg.global_batch_size, mean, std, cfg.augment,
                           min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed)
     val_batch = eval_batch_size(n_val, cfg.global_batch_size, replicas)
-    return Plan(cfg, strategy, batched(train, pipe, True).repeat(),
+    return Plan(cfg, distribution, batched(train, pipe, True).repeat(),
                 batched(val, pipe, False, val_batch), num_classes, names, steps_per_epoch,
                 total, n_train, n_val)
+
+
+def _is_multi_worker(strategy) -> bool:
+    return type(strategy).__name__ in ("MultiWorkerMirroredStrategy",
+                                       "CollectiveAllReduceStrategy")
+
+
+def _prepare_numpy(cfg: TrainConfig, distribution: Distribution, mean, std) -> Plan:
+    from training.augment_layers import with_input_layers
+    from training.numpy_loader import ArrayBatches, decode_split, even_eval_batch_size
+
+    train, val = _folder_splits(cfg)
+    num_classes = len(train.class_names)
+    steps_per_epoch = _check_sizes(cfg, len(train), num_classes, distribution.replicas)
+    val_batch = even_eval_batch_size(len(val), cfg.global_batch_size, distribution.replicas)
+    start = time.perf_counter()
+    train_images, train_labels = decode_split(train, cfg.image_size)
+    val_images, val_labels = decode_split(val, cfg.image_size)
+    print(f"decoded {len(train) + len(val)} images with Pillow in "
+          f"{time.perf_counter() - start:.1f} s (numpy input pipeline)")
+    train_ds = ArrayBatches(train_images, train_labels, cfg.global_batch_size, shuffle=True,
+                            seed=cfg.seed)
+    val_ds = ArrayBatches(val_images, val_labels, val_batch, shuffle=False)
+
+    def input_layers(backbone: keras.Model) -> keras.Model:
+        return with_input_layers(backbone, mean, std, cfg.augment, cfg.seed)
+
+    return Plan(cfg, distribution, train_ds, val_ds, num_classes, train.class_names,
+                steps_per_epoch, cfg.train_steps or cfg.epochs * steps_per_epoch, len(train),
+                len(val), input_layers)
 
 
 def _schedule(cfg: TrainConfig, steps_per_epoch: int, total: int) -> ResNetSchedule:
@@ -177,10 +253,11 @@ def _metrics() -> list[keras.metrics.Metric]:
 
 
 def build_model(plan: Plan) -> keras.Model:
-    """The compiled model, under the plan's strategy scope, with the checkpoint restored."""
+    """The compiled model to fit, built in the plan's distribution scope: the backbone itself,
+    or on the numpy path the backbone behind the device input layers (see `backbone_of`)."""
     cfg = plan.config
     keras.mixed_precision.set_global_policy(cfg.dtype)
-    with plan.strategy.scope():
+    with plan.distribution.scope():
         kwargs = {"shortcut": cfg.shortcut} if cfg.shortcut else {}
         if cfg.zero_init_residual:
             kwargs["zero_init_residual"] = True
@@ -188,54 +265,88 @@ def build_model(plan: Plan) -> keras.Model:
                                        classes=plan.num_classes, classifier_activation=None,
                                        **kwargs)
         _add_weight_decay(model, cfg.weight_decay, cfg.decay_bn_and_bias)
+        if plan.input_layers is not None:
+            model = plan.input_layers(model)
         optimizer = keras.optimizers.SGD(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
                                          momentum=cfg.momentum)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=_metrics(), jit_compile=cfg.jit_compile)
+                      metrics=_metrics(), jit_compile=cfg.jit_compile,
+                      steps_per_execution=cfg.steps_per_execution)
     return model
+
+
+def backbone_of(model: keras.Model) -> keras.Model:
+    """The ResNet inside a model built by `build_model`: what gets saved and exported (it
+    takes normalized images, whichever input path trained it)."""
+    inner = model.layers[-1]
+    return inner if isinstance(inner, keras.Model) else model
 
 
 def fit(plan: Plan) -> dict:
     """Trains from the newest checkpoint in model_dir to the plan's last step; returns the
     metrics also written to model_dir/metrics.json."""
     cfg = plan.config
-    chief = is_chief(plan.strategy)
+    chief = plan.distribution.is_chief
     # Only the chief writes model_dir; other workers log to a scratch folder of their own.
     out_dir = cfg.model_dir if chief else tempfile.mkdtemp(prefix="keras-resnet-worker-")
     os.makedirs(cfg.model_dir, exist_ok=True)
     if chief and (stale := checkpoints.remove_stale_temporaries(cfg.model_dir)):
         print(f"removed {len(stale)} temporary file(s) an interrupted run left in model_dir")
     model = build_model(plan)
+    backbone = backbone_of(model)
     step = checkpoints.restore(model, cfg.model_dir)
     spe = plan.steps_per_epoch
+    total_epochs = math.ceil(plan.total_steps / spe)
     if step:
         print(f"resuming from step {step} (epoch {step // spe + 1}) in {cfg.model_dir}")
     write_text(os.path.join(out_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
     throughput = Throughput(cfg.global_batch_size)
-    callbacks = [throughput, StopOnNonFiniteLoss(),
+    callbacks = [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
                  checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
                  keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
-                 keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")),
-                 BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief)]
+                 BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief,
+                           model=backbone)]
+    if _tensorboard_available():
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")))
+    else:
+        print("TensorBoard logs are not written: keras' TensorBoard callback needs TensorFlow, "
+              "which is not installed (history.csv has the same curves)")
+    replicas = plan.distribution.replicas
     print(f"training {cfg.model} on {cfg.dataset}: {plan.train_examples} train / "
           f"{plan.val_examples} val images, {plan.num_classes} classes; global batch "
-          f"{cfg.global_batch_size} = {plan.strategy.num_replicas_in_sync} replica(s) x "
-          f"{cfg.global_batch_size // plan.strategy.num_replicas_in_sync}; {spe} steps/epoch, "
-          f"{plan.total_steps} steps in all; dtype {cfg.dtype}")
+          f"{cfg.global_batch_size} = {replicas} replica(s) x "
+          f"{cfg.global_batch_size // replicas}; {spe} steps/epoch, "
+          f"{plan.total_steps} steps in all; dtype {cfg.dtype}; {input_pipeline(cfg)} input; "
+          f"{plan.distribution.description or 'default device'}")
+    # Keras 3's fit() fails under MultiWorkerMirroredStrategy (keras-team/keras#20585): there
+    # the epochs run through a loop of our own, with the same callbacks.
+    loop = None
+    if _is_multi_worker(plan.strategy):
+        from training.distributed_loop import DistributedLoop
+
+        loop = DistributedLoop(model, plan.strategy, cfg.global_batch_size)
     start = time.perf_counter()
     logs = {}
     while step < plan.total_steps:
         epoch = step // spe
         steps = min(spe * (epoch + 1), plan.total_steps) - step
-        history = model.fit(plan.train_ds, validation_data=plan.val_ds, initial_epoch=epoch,
-                            epochs=epoch + 1, steps_per_epoch=steps, callbacks=callbacks,
-                            shuffle=False,
-                            verbose=cfg.verbose)
-        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        if hasattr(plan.train_ds, "set_epoch"):  # numpy path: this epoch's order, resumed
+            plan.train_ds.set_epoch(epoch, first_batch=step - epoch * spe)
+        if loop is not None:
+            callback_list = keras.callbacks.CallbackList(
+                callbacks, model=model, verbose=cfg.verbose, epochs=epoch + 1, steps=steps)
+            logs = loop.run_epoch(plan.train_ds, plan.val_ds, epoch, steps, callback_list)
+        else:
+            history = model.fit(plan.train_ds, validation_data=plan.val_ds, initial_epoch=epoch,
+                                epochs=epoch + 1, steps_per_epoch=steps, callbacks=callbacks,
+                                shuffle=False, verbose=cfg.verbose)
+            logs = {k: float(v[-1]) for k, v in history.history.items()}
         step = checkpoints.optimizer_step(model)
     wall = time.perf_counter() - start
-    if not logs:  # already finished: report the saved model's accuracy
+    if not logs and loop is not None:  # already finished: report the saved model's accuracy
+        logs = loop.evaluate(plan.val_ds)
+    elif not logs:
         result = model.evaluate(plan.val_ds, verbose=0, return_dict=True)
         logs = {f"val_{k}": float(v) for k, v in result.items()}
     metrics = {
@@ -245,13 +356,22 @@ def fit(plan: Plan) -> dict:
         "train_img_per_sec": statistics.median(throughput.epoch_rates)
         if throughput.epoch_rates else None,
         "wall_seconds_this_run": round(wall, 1),
-        "params": keras_resnet.count_trainable_params(model),
+        "params": keras_resnet.count_trainable_params(backbone),
+        "input_pipeline": input_pipeline(cfg), "backend": keras.backend.backend(),
     }
     if chief:
         with atomic_path(os.path.join(cfg.model_dir, "model.keras"), suffix=".keras") as tmp:
-            model.save(tmp)
+            backbone.save(tmp)
         write_text(os.path.join(cfg.model_dir, "metrics.json"), json.dumps(metrics, indent=2))
     return metrics
+
+
+def _tensorboard_available() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def evaluate(model_path: str, plan: Plan) -> dict:
@@ -259,6 +379,8 @@ def evaluate(model_path: str, plan: Plan) -> dict:
     if not os.path.isfile(model_path):
         raise ValueError(f"no model file at {model_path!r}.")
     model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+    if plan.input_layers is not None:  # numpy path: batches are raw pixels
+        model = plan.input_layers(model)
     model.compile(metrics=_metrics(),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     result = model.evaluate(plan.val_ds, return_dict=True, verbose=0)
