@@ -120,6 +120,15 @@ def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
     assert "global batch 8 = 2 replica(s) x 4" in result.stdout
 
 
+def test_one_device_strategy_resumes(image_folder, tmp_path):
+    model_dir = str(tmp_path / "run")
+    first = train(flags(image_folder, model_dir, distribution="one_device", epochs=1))
+    assert first.returncode == 0, first.stderr[-2000:]
+    more = train(flags(image_folder, model_dir, distribution="one_device", epochs=2))
+    assert more.returncode == 0, more.stderr[-2000:]  # restoring needs the strategy's scope
+    assert "resuming from step 3" in more.stdout
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -295,7 +295,8 @@ def fit(plan: Plan) -> dict:
         print(f"removed {len(stale)} temporary file(s) an interrupted run left in model_dir")
     model = build_model(plan)
     backbone = backbone_of(model)
-    step = checkpoints.restore(model, cfg.model_dir)
+    with plan.distribution.scope():  # the optimizer's variables belong to the strategy
+        step = checkpoints.restore(model, cfg.model_dir)
     spe = plan.steps_per_epoch
     total_epochs = math.ceil(plan.total_steps / spe)
     if step:

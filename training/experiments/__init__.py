@@ -1,0 +1,1 @@
+"""Experiments: commands that reproduce a claim and write its table (and figures)."""
