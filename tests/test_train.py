@@ -42,6 +42,13 @@ def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
     assert metrics["steps"] == 6 and metrics["epochs"] == 2  # 27 images / 9 = 3 steps x 2
     assert 0.0 <= metrics["val_accuracy"] <= 1.0
     assert len(open(os.path.join(model_dir, "history.csv")).read().splitlines()) == 3
+    # The saved models load with keras_resnet alone (no trainer classes) and carry no optimizer.
+    load = ("import sys, keras, keras_resnet; m = keras.models.load_model(sys.argv[1]); "
+            "assert getattr(m, 'optimizer', None) is None and 'training' not in sys.modules")
+    for name in ("model.keras", "model_best.keras"):
+        loaded = subprocess.run([sys.executable, "-c", load, os.path.join(model_dir, name)],
+                                capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert loaded.returncode == 0, loaded.stderr[-2000:]
     # The resolved flags repeat the run: here it is complete, so nothing more is trained.
     again = train([f"--flagfile={model_dir}/flags.txt"])
     assert again.returncode == 0, again.stderr[-2000:]

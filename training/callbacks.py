@@ -8,7 +8,7 @@ import time
 
 import keras
 
-from training.checkpoints import atomic_path, optimizer_step
+from training.checkpoints import optimizer_step, save_model
 
 
 class NonFiniteLossError(RuntimeError):
@@ -82,5 +82,4 @@ class BestModel(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if self.enabled and value is not None and value > self.best:
             self.best = float(value)
-            with atomic_path(self.path, suffix=".keras") as tmp:
-                (self.saved_model or self.model).save(tmp)
+            save_model(self.saved_model or self.model, self.path)

@@ -58,6 +58,16 @@ def write_text(path: str, text: str) -> None:
         f.write(text)
 
 
+def save_model(model: keras.Model, path: str) -> None:
+    """Saves `model` as a `.keras` file atomically, without the optimizer and compile state:
+    a file that loads anywhere ``import keras_resnet`` runs (the trainer's lr schedule class
+    is not needed), and is smaller."""
+    bare = type(model).from_config(model.get_config())  # clone_model would copy compile()
+    bare.set_weights(model.get_weights())
+    with atomic_path(path, suffix=".keras") as tmp:
+        bare.save(tmp)
+
+
 def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 2) -> str:
     """Saves weights + optimizer state at `step`; keeps the `keep` newest checkpoint files."""
     name = f"ckpt-{step}.weights.h5"

@@ -27,7 +27,7 @@ import keras_resnet
 from keras_resnet.preprocessing import NORMALIZATION, normalization_for
 from training import checkpoints
 from training.callbacks import BestModel, RunProgress, StopOnNonFiniteLoss, Throughput
-from training.checkpoints import atomic_path, write_text
+from training.checkpoints import write_text
 from training.distribute import Distribution, make_distribution
 from training.image_folder import read_image_folder
 from training.schedules import ResNetSchedule
@@ -361,8 +361,7 @@ def fit(plan: Plan) -> dict:
         "input_pipeline": input_pipeline(cfg), "backend": keras.backend.backend(),
     }
     if chief:
-        with atomic_path(os.path.join(cfg.model_dir, "model.keras"), suffix=".keras") as tmp:
-            backbone.save(tmp)
+        checkpoints.save_model(backbone, os.path.join(cfg.model_dir, "model.keras"))
         write_text(os.path.join(cfg.model_dir, "metrics.json"), json.dumps(metrics, indent=2))
     return metrics
 
