@@ -9,9 +9,9 @@ without the shortcut: the paper's plain networks.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
-from keras import layers
+import keras
 
 from keras_resnet.layers import ZeroPadChannels
 from keras_resnet.specs import BOTTLENECK_EXPANSION
@@ -30,6 +30,10 @@ class BlockOptions:
     bn_momentum: float = 0.9
     kernel_initializer: str = "he_normal"
     zero_init_residual: bool = False
+    #: The layers to build with: Keras 3's, or tf_keras' for the QAT twin (export/qat.py),
+    #: and the option-A channel-padding layer of that Keras.
+    layers: Any = keras.layers
+    pad_channels: Any = ZeroPadChannels
 
 
 def conv_bn(x, filters: int, kernel: int, stride: int, name: str, opts: BlockOptions,
@@ -41,15 +45,15 @@ def conv_bn(x, filters: int, kernel: int, stride: int, name: str, opts: BlockOpt
     """
     padding = "valid" if kernel == 1 else "same"
     if kernel > 1 and stride > 1:
-        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+        x = opts.layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
         padding = "valid"
-    x = layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
+    x = opts.layers.Conv2D(filters, kernel, strides=stride, padding=padding, use_bias=False,
                       kernel_initializer=opts.kernel_initializer, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
+    x = opts.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
                                   gamma_initializer="zeros" if zero_gamma else "ones",
                                   name=f"{name}_bn")(x)
     if relu:
-        x = layers.Activation("relu", name=f"{name}_relu")(x)
+        x = opts.layers.Activation("relu", name=f"{name}_relu")(x)
     return x
 
 
@@ -63,21 +67,21 @@ def shortcut(x, channels: int, stride: int, name: str, opts: BlockOptions, bn: b
         return x
     if opts.shortcut == "B":
         if not bn:
-            return layers.Conv2D(channels, 1, strides=stride,
+            return opts.layers.Conv2D(channels, 1, strides=stride,
                                  kernel_initializer=opts.kernel_initializer,
                                  name=f"{name}_0_conv")(x)
         return conv_bn(x, channels, 1, stride, f"{name}_0", opts, relu=False)
     if stride > 1:
-        x = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
+        x = opts.layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
     if x.shape[-1] != channels:
-        x = ZeroPadChannels(channels, name=f"{name}_0_pad")(x)
+        x = opts.pad_channels(channels, name=f"{name}_0_pad")(x)
     return x
 
 
 def _merge(residual_branch, short, name: str, opts: BlockOptions):
     if opts.residual:
-        residual_branch = layers.Add(name=f"{name}_add")([short, residual_branch])
-    return layers.Activation("relu", name=f"{name}_out")(residual_branch)
+        residual_branch = opts.layers.Add(name=f"{name}_add")([short, residual_branch])
+    return opts.layers.Activation("relu", name=f"{name}_out")(residual_branch)
 
 
 def basic_block(x, filters: int, stride: int, name: str, opts: BlockOptions):
@@ -111,30 +115,30 @@ def preact_bottleneck_block(x, filters: int, stride: int, name: str, opts: Block
     first block of a stage projects the pre-activated input; the others subsample the raw input.
     """
     out = filters * BOTTLENECK_EXPANSION
-    pre = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
+    pre = opts.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
                                     name=f"{name}_preact_bn")(x)
-    pre = layers.Activation("relu", name=f"{name}_preact_relu")(pre)
+    pre = opts.layers.Activation("relu", name=f"{name}_preact_relu")(pre)
     short = None
     if opts.residual:
         if first:  # keras' V2 projects the pre-activated input, with a bias and no BN
             short = shortcut(pre, out, stride, name, opts, bn=False)
         elif stride > 1:
-            short = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
+            short = opts.layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
         else:
             short = x
-    y = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=opts.kernel_initializer,
+    y = opts.layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=opts.kernel_initializer,
                       name=f"{name}_1_conv")(pre)
-    y = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
+    y = opts.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
                                   name=f"{name}_1_bn")(y)
-    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
-    y = layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
-    y = layers.Conv2D(filters, 3, strides=stride, use_bias=False,
+    y = opts.layers.Activation("relu", name=f"{name}_1_relu")(y)
+    y = opts.layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
+    y = opts.layers.Conv2D(filters, 3, strides=stride, use_bias=False,
                       kernel_initializer=opts.kernel_initializer, name=f"{name}_2_conv")(y)
-    y = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
+    y = opts.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=opts.bn_momentum,
                                   name=f"{name}_2_bn")(y)
-    y = layers.Activation("relu", name=f"{name}_2_relu")(y)
-    y = layers.Conv2D(out, 1, kernel_initializer=opts.kernel_initializer,
+    y = opts.layers.Activation("relu", name=f"{name}_2_relu")(y)
+    y = opts.layers.Conv2D(out, 1, kernel_initializer=opts.kernel_initializer,
                       name=f"{name}_3_conv")(y)
     if short is None:
         return y
-    return layers.Add(name=f"{name}_out")([short, y])
+    return opts.layers.Add(name=f"{name}_out")([short, y])

@@ -26,3 +26,12 @@ def normalization_for(name: str) -> tuple[np.ndarray, np.ndarray]:
                          f"choose from {sorted(NORMALIZATION)}.")
     mean, std = NORMALIZATION[name]
     return np.asarray(mean, np.float32), np.asarray(std, np.float32)
+
+
+def normalization_name(setting: str, dataset: str) -> str:
+    """The statistics a run uses: `setting` itself, or for "auto" the dataset's own (a TFDS
+    name such as "cifar10") when known, else ImageNet's."""
+    if setting != "auto":
+        return setting
+    name = dataset.split(":", 1)[0].split("/")[0]
+    return name if name in NORMALIZATION else "imagenet"

@@ -7,7 +7,6 @@ import sys
 from typing import Any, Literal, TypedDict
 
 import keras
-from keras import layers
 
 from keras_resnet import blocks
 from keras_resnet.specs import ArchSpec
@@ -81,13 +80,13 @@ def _stem(x, spec: ArchSpec, opts: blocks.BlockOptions):
     if spec.stem == "cifar":
         return blocks.conv_bn(x, spec.stages[0].filters, 3, 1, "conv1", opts)
     if spec.family == "preact":  # keras.applications' V2 stem: a biased conv, no BN/ReLU.
-        x = layers.ZeroPadding2D(3, name="conv1_pad")(x)
-        x = layers.Conv2D(64, 7, strides=2, kernel_initializer=opts.kernel_initializer,
+        x = opts.layers.ZeroPadding2D(3, name="conv1_pad")(x)
+        x = opts.layers.Conv2D(64, 7, strides=2, kernel_initializer=opts.kernel_initializer,
                           name="conv1_conv")(x)
     else:
         x = blocks.conv_bn(x, 64, 7, 2, "conv1", opts)  # conv1_pad, conv1_conv, _bn, _relu
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    x = opts.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    return opts.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
 def _stages(x, spec: ArchSpec, opts: blocks.BlockOptions):
@@ -104,9 +103,25 @@ def _stages(x, spec: ArchSpec, opts: blocks.BlockOptions):
                 x = blocks.preact_bottleneck_block(x, stage.filters, stride, name, opts,
                                                    first=i == 0)
     if spec.family == "preact":
-        x = layers.BatchNormalization(epsilon=blocks.BN_EPSILON, momentum=opts.bn_momentum,
+        x = opts.layers.BatchNormalization(epsilon=blocks.BN_EPSILON, momentum=opts.bn_momentum,
                                       name="post_bn")(x)
-        x = layers.Activation("relu", name="post_relu")(x)
+        x = opts.layers.Activation("relu", name="post_relu")(x)
+    return x
+
+
+def assemble(spec: ArchSpec, opts: blocks.BlockOptions, inputs, include_top: bool = True,
+             pooling: str | None = None, classes: int = 1000,
+             classifier_activation: str | None = "softmax"):
+    """The output tensor of the network `spec` on `inputs`, built with `opts.layers` (Keras 3's
+    for the zoo; tf_keras' for the QAT twin, from this same code)."""
+    x = _stages(_stem(inputs, spec, opts), spec, opts)
+    if include_top or pooling == "avg":
+        x = opts.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = opts.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    if include_top:
+        x = opts.layers.Dense(classes, activation=classifier_activation, dtype="float32",
+                              name="predictions")(x)
     return x
 
 
@@ -170,19 +185,12 @@ def build_resnet(
     opts = blocks.BlockOptions(residual, shortcut, bottleneck_stride, bn_momentum,
                                kernel_initializer, zero_init_residual)
     if input_tensor is None:
-        inputs = layers.Input(shape=shape, name="input")
+        inputs = keras.layers.Input(shape=shape, name="input")
     elif keras.backend.is_keras_tensor(input_tensor):
         inputs = input_tensor
     else:
-        inputs = layers.Input(tensor=input_tensor, shape=shape, name="input")
-    x = _stages(_stem(inputs, spec, opts), spec, opts)
-    if include_top or pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    if include_top:
-        x = layers.Dense(classes, activation=classifier_activation, dtype="float32",
-                         name="predictions")(x)
+        inputs = keras.layers.Input(tensor=input_tensor, shape=shape, name="input")
+    x = assemble(spec, opts, inputs, include_top, pooling, classes, classifier_activation)
     sources = inputs
     if input_tensor is not None:  # the graph may start before input_tensor
         sources = keras.utils.get_source_inputs(input_tensor)

@@ -8,5 +8,5 @@ def py_pytest(name, src, size = "large", tags = []):
         main = src,
         size = size,
         data = ["README.md"],
-        deps = ["//:keras_resnet", "//:training"],
+        deps = ["//:keras_resnet", "//:training", "//:export_lib"],
     )

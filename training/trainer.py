@@ -24,7 +24,7 @@ from typing import Any
 import keras
 
 import keras_resnet
-from keras_resnet.preprocessing import NORMALIZATION, normalization_for
+from keras_resnet.preprocessing import normalization_for, normalization_name
 from training import checkpoints
 from training.callbacks import BestModel, RunProgress, StopOnNonFiniteLoss, Throughput
 from training.checkpoints import write_text
@@ -103,11 +103,9 @@ class Plan:
 
 
 def _normalization(cfg: TrainConfig) -> str:
-    if cfg.normalization != "auto":
-        return cfg.normalization
-    name = cfg.dataset.split(":", 1)[0].split("/")[0]
-    chosen = name if name in NORMALIZATION else "imagenet"
-    print(f"normalization: {chosen!r} statistics (--normalization=auto)")
+    chosen = normalization_name(cfg.normalization, cfg.dataset)
+    if cfg.normalization == "auto":
+        print(f"normalization: {chosen!r} statistics (--normalization=auto)")
     return chosen
 
 

@@ -1,0 +1,1 @@
+"""Keras -> SavedModel -> TFLite: conversion, quantization and verification for edge devices."""

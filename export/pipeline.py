@@ -1,0 +1,277 @@
+"""The export, step by step: check everything, load the images, write the SavedModel, convert
+and verify each variant, write the report. `export/export.py` fills the arguments from flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import tempfile
+
+import keras
+import numpy as np
+
+import keras_resnet
+from export import converter, serving
+from export.verify import verify
+from keras_resnet.preprocessing import normalization_for, normalization_name
+from training.checkpoints import atomic_path, write_text
+from training.image_folder import FolderSplit, read_image_folder
+from training.numpy_loader import decode_split
+
+#: ImageNet-style evaluation crops the center 224/256 of the resized image.
+IMAGENET_CROP_FRACTION = 224 / 256
+
+
+def _read_flags(path: str) -> dict[str, str]:
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return dict(line.strip()[2:].split("=", 1) for line in f
+                    if line.startswith("--") and "=" in line)
+
+
+def _load_keras_file(path: str) -> keras.Model:
+    if not os.path.isfile(path):
+        raise ValueError(f"no model file at {path!r}.")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # a corrupt zip, a foreign file, an unknown layer
+        raise ValueError(f"cannot load {path!r} as a Keras model: "
+                         f"{type(err).__name__}: {err}") from None
+
+
+@dataclasses.dataclass
+class Source:
+    """The model to export and what is known about its data."""
+
+    model: keras.Model
+    description: str
+    class_names: tuple[str, ...] | None = None
+    dataset: str | None = None
+    val_fraction: float = 0.1
+    normalization: str = "auto"
+    crop_fraction: float = 1.0
+
+    @classmethod
+    def from_model_dir(cls, model_dir: str) -> Source:
+        best = os.path.join(model_dir, "model_best.keras")
+        path = best if os.path.isfile(best) else os.path.join(model_dir, "model.keras")
+        if not os.path.isdir(model_dir):
+            raise ValueError(f"model_dir {model_dir!r} does not exist.")
+        run = _read_flags(os.path.join(model_dir, "flags.txt"))
+        names = None
+        labels = os.path.join(model_dir, "labels.txt")
+        if os.path.isfile(labels):
+            with open(labels) as f:
+                names = tuple(line.strip() for line in f if line.strip())
+        return cls(_load_keras_file(path), path, names, run.get("dataset"),
+                   float(run.get("val_fraction", 0.1)), run.get("normalization", "auto"),
+                   IMAGENET_CROP_FRACTION if run.get("augment") == "imagenet" else 1.0)
+
+    @classmethod
+    def from_model_file(cls, path: str) -> Source:
+        return cls(_load_keras_file(path), path)
+
+    @classmethod
+    def from_architecture(cls, name: str, weights: str | None, image_size: int | None,
+                          classes: int | None) -> Source:
+        kwargs = {"classes": classes} if classes else {}
+        if image_size:
+            kwargs["input_shape"] = (image_size, image_size, 3)
+        model = keras_resnet.get_model(name, weights=weights, classifier_activation=None,
+                                       **kwargs)
+        crop = 1.0 if keras_resnet.registry.get_entry(name).spec.stem == "cifar" else (
+            IMAGENET_CROP_FRACTION)
+        return cls(model, f"{name} ({weights or 'random weights'})", crop_fraction=crop)
+
+    def with_data(self, dataset: str | None, val_fraction: float | None,
+                  normalization: str | None) -> Source:
+        """This source with flags overriding what the model_dir said."""
+        return dataclasses.replace(
+            self, dataset=dataset or self.dataset,
+            val_fraction=self.val_fraction if val_fraction is None else val_fraction,
+            normalization=normalization or self.normalization)
+
+    def folder(self) -> str | None:
+        if self.dataset is None:
+            return None
+        if not self.dataset.startswith("folder:"):
+            raise ValueError(f"the exporter reads image folders (folder:PATH); the dataset is "
+                             f"{self.dataset!r}. Pass --dataset=folder:PATH.")
+        return self.dataset[len("folder:"):]
+
+    def mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        return normalization_for(normalization_name(self.normalization, self.dataset or ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportOptions:
+    """What to write and how to measure it."""
+
+    variants: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
+    calibration_samples: int = 500
+    random_calibration: bool = False
+    io_type: str = "int8"
+    include_preprocessing: bool = False
+    eval_samples: int = 0
+    latency_runs: int = 50
+    latency_threads: tuple[int, ...] = (1, 2)
+    qat_epochs: int = 1
+    qat_lr: float = 1e-4
+    qat_batch_size: int = 64
+    qat_train_samples: int = 0
+    seed: int = 0
+
+
+def _check_output_dir(path: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".tmp-probe-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"cannot write to the output directory {path!r}: {err}") from None
+
+
+def _subset(split: FolderSplit, count: int, seed: int) -> FolderSplit:
+    if count >= len(split):
+        return split
+    chosen = np.sort(np.random.default_rng(seed).choice(len(split), count, replace=False))
+    return FolderSplit(tuple(split.paths[i] for i in chosen), split.labels[chosen],
+                       split.class_names)
+
+
+def _check(source: Source, options: ExportOptions) -> None:
+    unknown = [v for v in options.variants if v not in converter.VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; choose from "
+                         f"{', '.join(converter.VARIANTS)}.")
+    serving.check_fixed_size(source.model)
+    needs_data = [v for v in options.variants if v in converter.INTEGER_VARIANTS]
+    if needs_data and source.dataset is None and not options.random_calibration:
+        raise ValueError(f"{', '.join(needs_data)} need training images (calibration, QAT): "
+                         "pass --dataset=folder:PATH, or --random_calibration for a "
+                         "size/speed-only int8 export.")
+    if "qat" in options.variants and source.dataset is None:
+        raise ValueError("qat fine-tunes on training images: pass --dataset=folder:PATH.")
+    if source.dataset is not None and source.model.output_shape[-1] != len(
+            read_image_folder(source.folder(), source.val_fraction)["train"].class_names):
+        raise ValueError(f"the model has {source.model.output_shape[-1]} outputs but "
+                         f"{source.dataset} has a different number of classes.")
+
+
+def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
+    """The whole export; returns the report (also written to output_dir)."""
+    _check(source, options)
+    _check_output_dir(output_dir)
+    model = source.model
+    height, width = serving.check_fixed_size(model)
+    mean, std = source.mean_std()
+    rng = np.random.default_rng(options.seed)
+
+    def to_input(pixels: np.ndarray) -> np.ndarray:  # raw pixels -> the model's input domain
+        return pixels if options.include_preprocessing else (pixels - mean) / std
+
+    images = labels = train = None
+    class_names = source.class_names
+    if source.dataset is not None:
+        splits = read_image_folder(source.folder(), source.val_fraction)
+        train, val = splits["train"], splits["val"]
+        class_names = class_names or train.class_names
+        if options.eval_samples:  # a seeded sample of every class, not the first classes
+            val = _subset(val, options.eval_samples, options.seed)
+        pixels, labels = decode_split(val, height)
+        images = to_input(pixels.astype(np.float32))
+        print(f"evaluating on {len(val)} val images of {source.dataset}")
+    if class_names is None:
+        class_names = tuple(str(i) for i in range(model.output_shape[-1]))
+
+    exported = serving.serving_model(model, mean, std) if options.include_preprocessing \
+        else model
+    keras_logits = None
+    if images is not None:
+        keras_logits = exported.predict(images, batch_size=256, verbose=0)
+
+    def representative():
+        if train is None:  # --random_calibration: images of the input's usual range
+            pixels = rng.uniform(0, 255, (options.calibration_samples, height, width, 3))
+        else:
+            pixels, _ = decode_split(_subset(train, options.calibration_samples, options.seed),
+                                     height)
+        for image in to_input(pixels.astype(np.float32)):
+            yield [image[None]]
+
+    saved_model = os.path.join(output_dir, "saved_model")
+    serving.write_saved_model(exported, saved_model)
+    report = {
+        "model": model.name, "source": source.description,
+        "input_shape": [None, height, width, 3],
+        "preprocessing": {"included": options.include_preprocessing,
+                          "mean": mean.tolist(), "std": std.tolist(),
+                          "crop_fraction": source.crop_fraction},
+        "eval": {"description": (f"{len(images)} val images of {source.dataset}"
+                                 if images is not None else "none (no dataset)")},
+        "variants": {}, "files": ["saved_model"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
+        "litert_version": _litert_version(), "latency_runs": options.latency_runs,
+    }
+    if images is not None:
+        report["eval"]["images"] = len(images)
+        report["eval"]["keras_top1"] = float((keras_logits.argmax(1) == labels).mean())
+    for variant in options.variants:
+        print(f"converting {variant} ...")
+        if variant == "qat":
+            flatbuffer, report["qat"] = _qat_flatbuffer(model, train, representative, mean, std,
+                                                        source.crop_fraction, options,
+                                                        output_dir, height)
+        else:
+            flatbuffer = converter.convert(saved_model, variant, representative,
+                                           options.io_type)
+        name = f"model_{variant}.tflite"
+        with atomic_path(os.path.join(output_dir, name), suffix=".tflite") as tmp:
+            with open(tmp, "wb") as f:
+                f.write(flatbuffer)
+        report["files"].append(name)
+        report["variants"][variant] = verify(
+            os.path.join(output_dir, name), variant, images, labels, keras_logits,
+            options.latency_threads, options.latency_runs)
+        entry = report["variants"][variant]
+        summary = f"  {name}: {entry['bytes']:,} bytes"
+        if "top1" in entry:
+            summary += f", top-1 {entry['top1']:.4f}, agreement {entry['agreement']:.4f}"
+        print(summary)
+    write_text(os.path.join(output_dir, "labels.txt"), "\n".join(class_names) + "\n")
+    write_text(os.path.join(output_dir, "preprocessing.json"),
+               json.dumps(report["preprocessing"], indent=2) + "\n")
+    report["files"] += ["labels.txt", "preprocessing.json", "report.json", "report.md"]
+    from export import report as report_writer
+
+    report_writer.write(report, output_dir)
+    return report
+
+
+def _qat_flatbuffer(model, train, representative, mean, std, crop_fraction, options,
+                    output_dir, size) -> tuple[bytes, dict]:
+    import shutil
+
+    from export import qat
+
+    pixels, _ = decode_split(_subset(train, 64, options.seed), size)
+    normalized = (pixels.astype(np.float32) - mean) / std
+    folder, facts = qat.quantization_aware_saved_model(
+        model, train, normalized, mean, std, options.include_preprocessing, crop_fraction,
+        options, output_dir)
+    try:  # the representative data only covers ops outside the QAT graph (preprocessing)
+        return converter.convert(folder, "qat", representative, options.io_type), facts
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _litert_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("ai-edge-litert")
+    except Exception:  # noqa: BLE001 (only informative)
+        return "unknown"

@@ -1,0 +1,57 @@
+"""The SavedModel an export starts from: a ``serving_default`` signature taking ``image``
+(batch, height, width, 3) float32 and returning ``logits``, optionally with the
+normalization inside so that an app feeds raw RGB pixel values 0..255."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+
+
+def serving_model(model: keras.Model, mean: np.ndarray | None = None,
+                  std: np.ndarray | None = None) -> keras.Model:
+    """`model` itself, or with `mean`/`std` normalization in front (raw 0..255 input)."""
+    if mean is None:
+        return model
+    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME)
+    x = keras.layers.Normalization(mean=np.asarray(mean).tolist(),
+                                   variance=(np.asarray(std) ** 2).tolist(),
+                                   name="normalize")(inputs)
+    return keras.Model(inputs, model(x), name=f"{model.name}_with_preprocessing")
+
+
+def check_fixed_size(model: keras.Model) -> tuple[int, int]:
+    """(height, width) of `model`'s input; TFLite needs them fixed."""
+    shape = model.input_shape
+    if len(shape) != 4 or shape[1] is None or shape[2] is None or shape[3] != 3:
+        raise ValueError(f"the model's input shape is {shape}: TFLite export needs a fixed "
+                         "spatial size, (None, height, width, 3). Rebuild the model with "
+                         "input_shape=(height, width, 3).")
+    return shape[1], shape[2]
+
+
+def write_saved_model(model: keras.Model, path: str) -> None:
+    """Writes `model`'s SavedModel to the folder `path`, replacing it only once complete."""
+    height, width = check_fixed_size(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec((None, height, width, 3), tf.float32, name=INPUT_NAME)
+    archive.add_endpoint("serving_default", lambda image: {OUTPUT_NAME: model(image)}, [spec])
+    parent = os.path.dirname(os.path.abspath(path))
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-saved_model-")
+    try:
+        archive.write_out(tmp, verbose=False)
+        if os.path.exists(path):
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp)
