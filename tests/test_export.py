@@ -113,6 +113,15 @@ def test_predict_classifies_without_tensorflow(exported):
         assert len(found) == 2 and set(found) <= labels
 
 
+def test_latency_benchmark_runs_on_an_export_folder(exported):
+    bench = os.path.join(ROOT, "bench", "tflite_latency.py")
+    result = subprocess.run([sys.executable, bench, str(exported), "--runs", "2", "--rounds", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if "model_" in line]
+    assert len(rows) == 5 and rows[0].split()[2] == "1.000"  # float32 against itself
+
+
 def test_predict_matches_the_keras_model(exported, model_file):
     sys.path.insert(0, ROOT)
     from export.predict import LiteRTClassifier, load_image, preprocess
@@ -125,6 +134,21 @@ def test_predict_matches_the_keras_model(exported, model_file):
     model = keras.models.load_model(model_file)
     tflite = LiteRTClassifier(str(exported / "model_float32.tflite")).logits(inputs)
     np.testing.assert_allclose(tflite, model.predict(inputs, verbose=0), atol=1e-4)
+
+
+def test_random_networks_get_batchnorm_statistics_from_images(rng):
+    sys.path.insert(0, ROOT)
+    from export.pipeline import set_batchnorm_statistics
+
+    model = keras_resnet.get_model("resnet50", input_shape=(64, 64, 3), classes=10,
+                                   classifier_activation=None)
+    images = rng.normal(size=(8, 64, 64, 3)).astype("float32")
+    before = np.abs(model.predict(images, verbose=0)).max()
+    set_batchnorm_statistics(model, images)
+    after = np.abs(model.predict(images, verbose=0)).max()
+    assert before > 100 and after < 20  # random init explodes; normalized it does not
+    bn = model.get_layer("conv5_block3_3_bn")
+    assert bn.momentum == 0.9 and not np.allclose(bn.moving_variance.numpy(), 1.0)
 
 
 def test_preprocessing_inside_and_uint8_io(model_file, tmp_path):
