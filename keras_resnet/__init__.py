@@ -5,6 +5,7 @@
     keras_resnet.list_models("resnet*")
 """
 
+from keras_resnet import preprocessing
 from keras_resnet.flops import count_depth, count_flops, count_trainable_params
 from keras_resnet.layers import ZeroPadChannels
 from keras_resnet.models import (
@@ -34,6 +35,7 @@ from keras_resnet.models import (
     ResNet152V2,
     ResNet1202,
 )
+from keras_resnet.preprocessing import decode_predictions, preprocess_input
 from keras_resnet.registry import cifar_resnet, get_model, list_models
 from keras_resnet.resnet import build_resnet
 
@@ -45,5 +47,6 @@ __all__ = [
     "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet50V2",
     "ResNet56", "ResNet101", "ResNet101V2", "ResNet110", "ResNet152", "ResNet152V2", "ResNet1202",
     "ZeroPadChannels", "build_resnet", "cifar_resnet", "count_depth", "count_flops",
-    "count_trainable_params", "get_model", "list_models",
+    "count_trainable_params", "decode_predictions", "get_model", "list_models", "preprocess_input",
+    "preprocessing",
 ]

@@ -35,3 +35,53 @@ def normalization_name(setting: str, dataset: str) -> str:
         return setting
     name = dataset.split(":", 1)[0].split("/")[0]
     return name if name in NORMALIZATION else "imagenet"
+
+
+#: How each published weights file expects its input, from RGB pixels 0..255:
+#: (channel order, per-channel mean, per-channel std or None), applied as (x - mean) / std.
+PREPROCESSING: dict[str, tuple[str, tuple[float, ...], tuple[float, ...] | None]] = {
+    # keras.applications' ResNet v1 (from the authors' Caffe models): BGR, mean subtraction.
+    "caffe": ("BGR", (103.939, 116.779, 123.68), None),
+    # keras.applications' ResNet v2: RGB scaled to [-1, 1].
+    "tf": ("RGB", (127.5, 127.5, 127.5), (127.5, 127.5, 127.5)),
+    # torchvision: RGB, ImageNet mean and std.
+    "torch": ("RGB", NORMALIZATION["imagenet"][0], NORMALIZATION["imagenet"][1]),
+    # The CIFAR-10 models trained by this project (training/configs, --normalization=cifar10).
+    "cifar10": ("RGB", NORMALIZATION["cifar10"][0], NORMALIZATION["cifar10"][1]),
+}
+
+CIFAR10_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                  "ship", "truck")
+
+
+def preprocess_input(images, mode: str) -> np.ndarray:
+    """RGB pixel values 0..255 (..., height, width, 3) as the weights of `mode` (a key of
+    PREPROCESSING, e.g. ``keras_resnet.pretrained.find(...).preprocessing``) expect them."""
+    if mode not in PREPROCESSING:
+        raise ValueError(f"No preprocessing named {mode!r}; choose from {sorted(PREPROCESSING)}.")
+    order, mean, std = PREPROCESSING[mode]
+    x = np.asarray(images, np.float32)
+    if order == "BGR":
+        x = x[..., ::-1]
+    x = x - np.asarray(mean, np.float32)
+    return x if std is None else x / np.asarray(std, np.float32)
+
+
+def decode_predictions(predictions, labels: str = "imagenet", top: int = 5):
+    """[(class index, label, score), ...] per image, best first. ``labels="imagenet"`` uses
+    keras.applications' class index (downloaded once into the Keras cache)."""
+    predictions = np.asarray(predictions)
+    if labels == "cifar10":
+        names = CIFAR10_LABELS
+    elif labels == "imagenet":
+        import keras
+
+        return keras.applications.imagenet_utils.decode_predictions(predictions, top=top)
+    else:
+        raise ValueError(f"labels must be 'imagenet' or 'cifar10'; got {labels!r}.")
+    if predictions.shape[-1] != len(names):
+        raise ValueError(f"{labels} has {len(names)} classes; predictions have "
+                         f"{predictions.shape[-1]}.")
+    best = np.argsort(predictions, axis=-1)[:, ::-1][:, :top]
+    return [[(int(i), names[i], float(row[i])) for i in order]
+            for row, order in zip(predictions, best, strict=True)]

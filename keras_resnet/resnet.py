@@ -179,7 +179,7 @@ def build_resnet(
     _validate(spec, include_top, pooling, classes, shortcut, bottleneck_stride)
     shape = _resolve_input_shape(spec, input_tensor, input_shape, include_top)
     model_name = name or f"resnet{spec.depth}"
-    validate_weights_arg(weights, model_name, shape[-1])
+    published = validate_weights_arg(weights, model_name, shape[-1], include_top, classes)
 
     _ensure_recursion_limit(spec)
     opts = blocks.BlockOptions(residual, shortcut, bottleneck_stride, bn_momentum,
@@ -196,6 +196,10 @@ def build_resnet(
         sources = keras.utils.get_source_inputs(input_tensor)
         sources = sources[0] if len(sources) == 1 else sources
     model = keras.Model(sources, x, name=model_name)
-    if weights is not None:
+    if published is not None:
+        from keras_resnet import pretrained
+
+        pretrained.load(model, published)
+    elif weights is not None:
         load_weights_file(model, os.fspath(weights))
     return model

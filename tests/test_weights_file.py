@@ -51,8 +51,8 @@ def test_wrong_suffix_and_corrupt_file(tmp_path):
 def test_weights_argument_types():
     with pytest.raises(ValueError, match="must be None"):
         weights_file.validate_weights_arg(3, "resnet20", 3)
-    with pytest.raises(ValueError, match="No pretrained 'cifar10' weights"):
-        keras_resnet.ResNet20(weights="cifar10")
+    with pytest.raises(ValueError, match="No pretrained 'imagenet' weights for resnet20"):
+        keras_resnet.ResNet20(weights="imagenet")
     assert weights_file.is_pretrained_tag("imagenet")
     assert not weights_file.is_pretrained_tag("imagenet.weights.h5")
 

@@ -1,0 +1,203 @@
+"""Pretrained weights: one table of what is published, downloading with a hash, converting.
+
+Each `PretrainedWeights` row says, for one architecture and tag (and top / no top), where the
+file is (https URL, or ``package:`` for files shipped inside keras_resnet), its hash, its
+format, its license, and what the weights expect: input size, preprocessing, classes, labels.
+Files are fetched with `keras.utils.get_file` into the Keras cache (``~/.keras/models``,
+``$KERAS_HOME``), checked against the hash, and converted on load:
+
+- ``keras_applications_h5``: keras.applications' ResNet files, loaded into keras.applications'
+  own model and ported with the conv biases folded into BatchNorm (`port_keras_applications`);
+- ``torchvision_pth``: torchvision's checkpoints, read without torch by a restricted
+  unpickler (`torch_checkpoint`), kernels transposed OIHW -> HWIO;
+- ``keras_weights_h5``: our own ``.weights.h5`` files (the CIFAR-10 models trained here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import urllib.parse
+
+import keras
+
+KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+TORCHVISION = "https://download.pytorch.org/models/"
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedWeights:
+    """One published weights file and what it expects."""
+
+    model: str
+    tag: str
+    include_top: bool
+    url: str
+    #: sha256 (64 hex digits), md5 (32, keras.applications' own), or a sha256 prefix
+    #: (torchvision's file names carry the first 8 digits).
+    file_hash: str
+    source_format: str
+    license: str
+    input_size: int
+    #: a key of keras_resnet.preprocessing.PREPROCESSING
+    preprocessing: str
+    classes: int
+    labels: str
+    recipe: str = ""
+
+    @property
+    def filename(self) -> str:
+        return os.path.basename(urllib.parse.urlparse(self.url).path)
+
+
+_KERAS_MD5 = {  # keras.applications' resnet.py / resnet_v2.py WEIGHTS_HASHES (top, no top)
+    "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
+    "resnet101": ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21"),
+    "resnet152": ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c"),
+    "resnet50v2": ("3ef43a0b657b3be2300d5770ece849e0", "fac2f116257151a9d068a22e544a4917"),
+    "resnet101v2": ("6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5"),
+    "resnet152v2": ("a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33"),
+}
+_TORCHVISION_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34-b627a593.pth"}
+_KERAS_LICENSE = ("MIT (keras-applications; v1 ported from the authors' Caffe models, "
+                  "v2 trained by the Keras team)")
+
+
+def _table() -> list[PretrainedWeights]:
+    rows = []
+    for model, hashes in _KERAS_MD5.items():
+        v2 = model.endswith("v2")
+        for include_top, file_hash in zip((True, False), hashes, strict=True):
+            suffix = "" if include_top else "_notop"
+            rows.append(PretrainedWeights(
+                model, "imagenet", include_top,
+                f"{KERAS_APPLICATIONS}{model}_weights_tf_dim_ordering_tf_kernels{suffix}.h5",
+                file_hash, "keras_applications_h5", _KERAS_LICENSE, 224,
+                "tf" if v2 else "caffe", 1000, "imagenet"))
+    for model, filename in _TORCHVISION_FILES.items():
+        prefix = filename.rsplit("-", 1)[1].split(".")[0]
+        for include_top in (True, False):  # one file: the no-top model skips its fc
+            rows.append(PretrainedWeights(
+                model, "imagenet", include_top, TORCHVISION + filename, prefix,
+                "torchvision_pth", "BSD-3-Clause (torchvision, IMAGENET1K_V1)", 224, "torch",
+                1000, "imagenet"))
+    return rows
+
+
+#: (model, tag, include_top) -> row.
+PRETRAINED: dict[tuple[str, str, bool], PretrainedWeights] = {
+    (row.model, row.tag, row.include_top): row for row in _table()}
+
+
+def register(row: PretrainedWeights) -> None:
+    """Adds (or replaces) a row of the table."""
+    PRETRAINED[(row.model, row.tag, row.include_top)] = row
+
+
+def find(model: str, tag: str, include_top: bool) -> PretrainedWeights:
+    """The row for `model` and `tag`; ValueError listing what exists otherwise."""
+    row = PRETRAINED.get((model, tag, include_top))
+    if row is None:
+        available = sorted({m for m, t, _ in PRETRAINED if t == tag})
+        tags = sorted({t for m, t, _ in PRETRAINED if m == model})
+        raise ValueError(
+            f"No pretrained {tag!r} weights for {model}"
+            f"{'' if include_top else ' without its top'}. "
+            f"{model} has: {tags or 'none'}; {tag!r} weights exist for: "
+            f"{', '.join(available) or 'no model'}. Pass weights=None, or a "
+            "'.weights.h5' file path.")
+    return row
+
+
+def _check_origin(url: str) -> None:
+    parsed = urllib.parse.urlparse(url)
+    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+        raise ValueError(f"refusing to download weights from {url!r}: only https (or a "
+                         "loopback http server) is allowed.")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+CACHE_SUBDIR = os.path.join("models", "keras_resnet")
+
+
+def _keras_home() -> str:
+    """Keras' cache root, as Keras picks it: $KERAS_HOME, else ~/.keras."""
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+
+
+def _cache_path(row: PretrainedWeights) -> str:
+    return os.path.join(_keras_home(), CACHE_SUBDIR, row.filename)
+
+
+def fetch(row: PretrainedWeights) -> str:
+    """The local path of `row`'s file: shipped with the package, or downloaded into the Keras
+    cache and hash-checked. On failure, nothing of it is left in the cache."""
+    if row.url.startswith("package:"):
+        path = os.path.join(PACKAGE_DIR, row.url[len("package:"):])
+        if not os.path.isfile(path) or _sha256(path) != row.file_hash:
+            raise ValueError(f"the packaged weights file {path!r} is missing or does not match "
+                             "its hash; reinstall keras_resnet.")
+        return path
+    _check_origin(row.url)
+    target = _cache_path(row)
+    os.makedirs(os.path.dirname(target), exist_ok=True)  # else get_file falls back to /tmp
+    full_hash = row.file_hash if len(row.file_hash) in (32, 64) else None
+    try:
+        path = keras.utils.get_file(row.filename, origin=row.url, file_hash=full_hash,
+                                    cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
+        if full_hash is None and not _sha256(path).startswith(row.file_hash):
+            raise ValueError(f"sha256 does not start with {row.file_hash}")
+    except Exception as err:  # noqa: BLE001 (any failure: network, hash, disk)
+        for leftover in (target, target + ".part", target + ".tmp"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise ValueError(
+            f"could not get the {row.tag} weights of {row.model} from {row.url} into "
+            f"{target}: {type(err).__name__}: {err}. Check the network (or place a verified "
+            "copy of the file at that path).") from None
+    return path
+
+
+def load(model: keras.Model, row: PretrainedWeights) -> None:
+    """Loads `row`'s weights into `model` (built with the row's architecture and top)."""
+    path = fetch(row)
+    if row.source_format == "keras_weights_h5":
+        from keras_resnet.weights_file import load_weights_file
+
+        load_weights_file(model, path)
+    elif row.source_format == "torchvision_pth":
+        from keras_resnet.torch_checkpoint import port_torchvision_resnet, read_state_dict
+
+        port_torchvision_resnet(read_state_dict(path), model)
+    elif row.source_format == "keras_applications_h5":
+        from keras_resnet.port_keras_applications import port_weights
+
+        port_weights(_keras_applications_model(model, row, path), model)
+    else:
+        raise ValueError(f"unknown weights format {row.source_format!r}")
+
+
+def _keras_applications_model(model: keras.Model, row: PretrainedWeights, path: str):
+    builders = {"resnet50": "ResNet50", "resnet101": "ResNet101", "resnet152": "ResNet152",
+                "resnet50v2": "ResNet50V2", "resnet101v2": "ResNet101V2",
+                "resnet152v2": "ResNet152V2"}
+    builder = getattr(keras.applications, builders[row.model])
+    kwargs = {"include_top": row.include_top, "weights": None,
+              "input_shape": tuple(model.input_shape[1:])}
+    if not row.include_top:
+        pools = {"avg_pool": "avg", "max_pool": "max"}
+        found = [pools[layer.name] for layer in model.layers if layer.name in pools]
+        kwargs["pooling"] = found[0] if found else None
+    source = builder(**kwargs)
+    source.load_weights(path)
+    return source

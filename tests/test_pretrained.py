@@ -1,0 +1,280 @@
+"""Pretrained weights without the internet: files in the hosted formats are made here, served
+from 127.0.0.1, downloaded into a temporary Keras cache, hash-checked and converted."""
+
+import collections
+import dataclasses
+import functools
+import hashlib
+import http.server
+import importlib.util
+import os
+import pickle
+import sys
+import threading
+import types
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+
+import keras_resnet
+from keras_resnet import pretrained
+from keras_resnet.torch_checkpoint import _torchvision_name, read_state_dict
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """(folder, base URL): an HTTP server on 127.0.0.1 serving `folder`; KERAS_HOME is a
+    fresh temporary cache."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def md5(path) -> str:
+    return hashlib.md5(open(path, "rb").read()).hexdigest()  # noqa: S324 (keras' own hashes)
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def serve_row(monkeypatch, model, include_top, url, file_hash):
+    row = dataclasses.replace(pretrained.PRETRAINED[(model, "imagenet", include_top)], url=url,
+                              file_hash=file_hash)
+    monkeypatch.setitem(pretrained.PRETRAINED, (model, "imagenet", include_top), row)
+    return row
+
+
+def keras_applications_file(path, builder, **kwargs):
+    """A keras.applications model with random weights (and random conv biases and BatchNorm
+    statistics) saved in the legacy h5 layout keras.applications hosts."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    source = builder(weights=None, **kwargs)
+    rng = np.random.default_rng(0)
+    for layer in source.layers:
+        values = layer.get_weights()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            values[2] = rng.normal(0, 0.1, values[2].shape)
+            values[3] = rng.uniform(0.5, 1.5, values[3].shape)
+        elif isinstance(layer, keras.layers.Conv2D) and layer.use_bias:
+            values[1] = rng.normal(0, 0.1, values[1].shape)
+        layer.set_weights(values)
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, source)
+    return source
+
+
+@pytest.mark.parametrize("model,builder", [("resnet50", "ResNet50"),
+                                           ("resnet50v2", "ResNet50V2")])
+def test_keras_applications_weights_download_convert_and_cache(server, monkeypatch, rng,
+                                                               model, builder):
+    folder, base = server
+    path = folder / f"{model}_notop.h5"
+    source = keras_applications_file(path, getattr(keras.applications, builder),
+                                     include_top=False, input_shape=(64, 64, 3), pooling="avg")
+    serve_row(monkeypatch, model, False, base + path.name, md5(path))
+    ours = keras_resnet.get_model(model, weights="imagenet", include_top=False,
+                                  input_shape=(64, 64, 3), pooling="avg")
+    x = rng.normal(size=(2, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), source.predict(x, verbose=0),
+                               atol=1e-4)
+    cached = os.path.join(os.environ["KERAS_HOME"], "models", "keras_resnet", path.name)
+    assert os.path.isfile(cached)
+    path.unlink()  # the server no longer has it: the cache serves the second load
+    again = keras_resnet.get_model(model, weights="imagenet", include_top=False,
+                                   input_shape=(64, 64, 3), pooling="avg")
+    np.testing.assert_array_equal(again.predict(x, verbose=0), ours.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("damage", ["wrong hash", "truncated", "no server"])
+def test_a_bad_download_fails_clearly_and_leaves_no_file(server, monkeypatch, damage):
+    folder, base = server
+    path = folder / "resnet50_notop.h5"
+    path.write_bytes(os.urandom(4096))
+    good_hash = md5(path)
+    if damage == "wrong hash":
+        good_hash = "0" * 32
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    url = base + path.name if damage != "no server" else "http://127.0.0.1:9/none.h5"
+    serve_row(monkeypatch, "resnet50", False, url, good_hash)
+    with pytest.raises(ValueError) as err:
+        keras_resnet.ResNet50(weights="imagenet", include_top=False)
+    cache = os.path.join(os.environ["KERAS_HOME"], "models", "keras_resnet")
+    assert url in str(err.value) and cache in str(err.value)
+    assert not os.path.exists(cache) or not os.listdir(cache)
+
+
+def test_only_https_or_loopback_downloads(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    serve_row(monkeypatch, "resnet50", False, "http://example.com/w.h5", "0" * 32)
+    with pytest.raises(ValueError, match="only https"):
+        keras_resnet.ResNet50(weights="imagenet", include_top=False)
+
+
+def test_unknown_model_tag_and_class_count_are_refused():
+    with pytest.raises(ValueError, match="No pretrained 'imagenet' weights for resnet20"):
+        keras_resnet.ResNet20(weights="imagenet")
+    with pytest.raises(ValueError, match="1000-class top; got classes=10"):
+        keras_resnet.ResNet50(weights="imagenet", classes=10)
+
+
+def test_the_table_describes_every_row():
+    for (model, tag, top), row in pretrained.PRETRAINED.items():
+        assert (row.model, row.tag, row.include_top) == (model, tag, top)
+        assert row.url.startswith(("https://", "package:")), row.url
+        assert len(row.file_hash) in (8, 32, 64) and row.license and row.classes > 0
+        assert row.preprocessing in keras_resnet.preprocessing.PREPROCESSING, row.preprocessing
+        keras_resnet.registry.get_entry(model)  # a registered architecture
+
+
+# --- torchvision checkpoints, read without torch --------------------------------------------
+
+def torch_state_dict_of(model) -> dict[str, np.ndarray]:
+    """Our model's weights under torchvision's names and layouts (OIHW kernels)."""
+    state = collections.OrderedDict()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        prefix = _torchvision_name(layer.name)
+        values = layer.get_weights()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            for key, value in zip(("weight", "bias", "running_mean", "running_var"), values,
+                                  strict=True):
+                state[f"{prefix}.{key}"] = value
+            state[f"{prefix}.num_batches_tracked"] = np.array(7, np.int64)
+        elif isinstance(layer, keras.layers.Conv2D):
+            state[f"{prefix}.weight"] = values[0].transpose(3, 2, 0, 1)
+        else:
+            state[f"{prefix}.weight"], state[f"{prefix}.bias"] = values[0].T, values[1]
+    return state
+
+
+def write_torch_zip(path, state: dict[str, np.ndarray], payload=None) -> None:
+    """torch.save's zip layout, written without torch: fake ``torch`` modules only give the
+    pickler the global names a real checkpoint holds. `payload` replaces the state dict."""
+    fake_torch, fake_utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("only pickled, never called")
+
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    fake_utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    storage_types = {}
+    for name in ("FloatStorage", "LongStorage"):
+        storage_types[name] = type(name, (), {"__module__": "torch"})
+        setattr(fake_torch, name, storage_types[name])
+
+    class Storage:
+        def __init__(self, key, kind, numel):
+            self.key, self.kind, self.numel = key, kind, numel
+
+    class Tensor:
+        def __init__(self, key, array):
+            self.array = np.ascontiguousarray(array)
+            kind = "LongStorage" if array.dtype == np.int64 else "FloatStorage"
+            self.storage = Storage(key, kind, self.array.size)
+
+        def __reduce__(self):
+            stride = tuple(s // self.array.itemsize for s in self.array.strides)
+            return (_rebuild_tensor_v2, (self.storage, 0, self.array.shape, stride, False,
+                                         collections.OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", storage_types[obj.kind], obj.key, "cpu", obj.numel)
+            return None
+
+    tensors = {k: Tensor(str(i), v) for i, (k, v) in enumerate(state.items())}
+    saved = {m: sys.modules.get(m) for m in ("torch", "torch._utils")}
+    sys.modules.update({"torch": fake_torch, "torch._utils": fake_utils})
+    try:
+        import io
+
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=2).dump(
+            payload if payload is not None else collections.OrderedDict(tensors))
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/byteorder", "little")
+        archive.writestr("archive/version", "3\n")
+        for tensor in tensors.values():
+            archive.writestr(f"archive/data/{tensor.storage.key}", tensor.array.tobytes())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
+                    reason="the fake torch modules would shadow the real torch")
+def test_torchvision_checkpoint_downloads_and_converts(server, monkeypatch, rng):
+    folder, base = server
+    source = keras_resnet.ResNet18(input_shape=(64, 64, 3), classifier_activation=None)
+    state = torch_state_dict_of(source)
+    path = folder / "resnet18-00000000.pth"
+    write_torch_zip(path, state)
+    read = read_state_dict(str(path))
+    assert read.keys() == state.keys()
+    np.testing.assert_array_equal(read["layer2.0.downsample.0.weight"],
+                                  state["layer2.0.downsample.0.weight"])
+    serve_row(monkeypatch, "resnet18", True, base + path.name, sha256(path)[:8])
+    ours = keras_resnet.ResNet18(weights="imagenet", input_shape=(64, 64, 3),
+                                 classifier_activation=None)
+    x = rng.normal(size=(2, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), source.predict(x, verbose=0),
+                               atol=1e-5)
+    serve_row(monkeypatch, "resnet18", False, base + path.name, sha256(path)[:8])
+    keras_resnet.ResNet18(weights="imagenet", include_top=False)  # same file, fc skipped
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
+                    reason="the fake torch modules would shadow the real torch")
+def test_a_malicious_checkpoint_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.pth"
+    write_torch_zip(path, {}, payload={"conv1.weight": Exploit()})
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load global"):
+        read_state_dict(str(path))
+    assert not marker.exists()
+
+
+def test_torchvision_forward_pass_matches_where_torch_is_installed(rng):
+    torch = pytest.importorskip("torch", reason="torch is not installed here (GPU machine)")
+    torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")
+    reference = torchvision.models.resnet18().eval()
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "keras_resnet_tv18.pth")
+    torch.save(reference.state_dict(), path)
+    from keras_resnet.torch_checkpoint import port_torchvision_resnet
+
+    ours = keras_resnet.ResNet18(classifier_activation=None)
+    port_torchvision_resnet(read_state_dict(path), ours)
+    x = rng.normal(size=(2, 224, 224, 3)).astype("float32")
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-3)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
