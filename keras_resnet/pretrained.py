@@ -174,7 +174,16 @@ def load(model: keras.Model, row: PretrainedWeights) -> None:
     if row.source_format == "keras_weights_h5":
         from keras_resnet.weights_file import load_weights_file
 
-        load_weights_file(model, path)
+        if row.include_top:
+            load_weights_file(model, path)
+            return
+        from keras_resnet.registry import get_model  # the file has the top: copy by name
+
+        full = get_model(row.model, classes=row.classes, input_shape=model.input_shape[1:])
+        load_weights_file(full, path)
+        for layer in model.layers:
+            if layer.weights:
+                layer.set_weights(full.get_layer(layer.name).get_weights())
     elif row.source_format == "torchvision_pth":
         from keras_resnet.torch_checkpoint import port_torchvision_resnet, read_state_dict
 
