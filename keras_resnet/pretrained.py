@@ -45,6 +45,8 @@ class PretrainedWeights:
     preprocessing: str
     classes: int
     labels: str
+    #: The accuracy the weights were published (or measured here) with, and how they were made.
+    accuracy: str = ""
     recipe: str = ""
 
     @property
@@ -60,6 +62,10 @@ _KERAS_MD5 = {  # keras.applications' resnet.py / resnet_v2.py WEIGHTS_HASHES (t
     "resnet101v2": ("6343647c601c52e1368623803854d971", "c0ed64b8031c3730f411d2eb4eea35b5"),
     "resnet152v2": ("a49b44d1979771252814e80f8ec446f9", "ed17cf2e0169df9d443503ef94b23b33"),
 }
+#: ImageNet top-1 as published (keras.applications' table; torchvision's IMAGENET1K_V1 docs).
+_PUBLISHED_TOP1 = {"resnet50": "74.9%", "resnet101": "76.4%", "resnet152": "76.6%",
+                   "resnet50v2": "76.0%", "resnet101v2": "77.2%", "resnet152v2": "78.0%",
+                   "resnet18": "69.76%", "resnet34": "73.31%"}
 _TORCHVISION_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34-b627a593.pth"}
 _KERAS_LICENSE = ("MIT (keras-applications; v1 ported from the authors' Caffe models, "
                   "v2 trained by the Keras team)")
@@ -75,14 +81,23 @@ def _table() -> list[PretrainedWeights]:
                 model, "imagenet", include_top,
                 f"{KERAS_APPLICATIONS}{model}_weights_tf_dim_ordering_tf_kernels{suffix}.h5",
                 file_hash, "keras_applications_h5", _KERAS_LICENSE, 224,
-                "tf" if v2 else "caffe", 1000, "imagenet"))
+                "tf" if v2 else "caffe", 1000, "imagenet",
+                f"ImageNet top-1 {_PUBLISHED_TOP1[model]} (keras.applications)"))
     for model, filename in _TORCHVISION_FILES.items():
         prefix = filename.rsplit("-", 1)[1].split(".")[0]
         for include_top in (True, False):  # one file: the no-top model skips its fc
             rows.append(PretrainedWeights(
                 model, "imagenet", include_top, TORCHVISION + filename, prefix,
                 "torchvision_pth", "BSD-3-Clause (torchvision, IMAGENET1K_V1)", 224, "torch",
-                1000, "imagenet"))
+                1000, "imagenet", f"ImageNet top-1 {_PUBLISHED_TOP1[model]} (torchvision)"))
+    for include_top in (True, False):  # one file with the top; the no-top model copies by name
+        rows.append(PretrainedWeights(
+            "resnet20", "cifar10", include_top, "package:cifar10_resnet20.weights.h5",
+            "9b37e81b0d25044a9a16d024ad5b17bc3a918e57b9965d382e4b9954e6ccc9e9",
+            "keras_weights_h5", "Apache-2.0 (keras-resnet)", 32, "cifar10", 10, "cifar10",
+            "CIFAR-10 val 86.42% (5k held out; ours)",
+            "training/configs/cifar10_resnet20_short.flags: 30 epochs, cosine, this 2-core "
+            "CPU (not yet the paper's 64k-step recipe)"))
     return rows
 
 

@@ -24,6 +24,13 @@ def _human(n: float) -> str:
     return str(int(n))
 
 
+def _published(name: str) -> str:
+    from keras_resnet.pretrained import PRETRAINED
+
+    rows = [row for (model, _, top), row in sorted(PRETRAINED.items()) if model == name and top]
+    return "; ".join(f"`{row.tag}`: {row.accuracy}" for row in rows) or "—"
+
+
 def summary_rows(pattern: str = "*", layers: bool = False,
                  build: Callable[[str], keras.Model] = get_model) -> list[dict]:
     """One dict per registered model matching `pattern`, built by `build(name)` at its default
@@ -38,17 +45,18 @@ def summary_rows(pattern: str = "*", layers: bool = False,
         rows.append({
             "model": name, "description": entry.description, "depth": count_depth(model),
             "input": f"{size}x{size}", "params": count_trainable_params(model),
-            "macs": count_flops(model),
+            "macs": count_flops(model), "weights": _published(name),
         })
     return rows
 
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a GitHub markdown table."""
-    lines = ["| model | kind | depth | input | params | multiply-adds |",
-             "|---|---|---:|---|---:|---:|"]
+    lines = ["| model | kind | depth | input | params | multiply-adds | pretrained weights |",
+             "|---|---|---:|---|---:|---:|---|"]
     lines += [f"| `{r['model']}` | {r['description']} | {r['depth']} | {r['input']} | "
-              f"{r['params']:,} ({_human(r['params'])}) | {_human(r['macs'])} |" for r in rows]
+              f"{r['params']:,} ({_human(r['params'])}) | {_human(r['macs'])} | "
+              f"{r['weights']} |" for r in rows]
     return "\n".join(lines)
 
 

@@ -140,6 +140,59 @@ def test_the_table_describes_every_row():
         keras_resnet.registry.get_entry(model)  # a registered architecture
 
 
+# --- CIFAR-10 weights trained by this project, shipped inside the package --------------------
+
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..",
+                      "shared", "data", "cifar10", "train")
+SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "training", "sample_data", "cifar10")
+
+
+def cifar_images(root, per_class, last):
+    """(pixels, labels) of `per_class` images per class: the last ones of each class folder
+    (the val split of 45k/5k) or the first ones."""
+    from PIL import Image
+
+    pixels, labels = [], []
+    for label, name in enumerate(keras_resnet.preprocessing.CIFAR10_LABELS):
+        files = sorted(os.listdir(os.path.join(root, name)))
+        for f in (files[-per_class:] if last else files[:per_class]):
+            pixels.append(np.asarray(Image.open(os.path.join(root, name, f)).convert("RGB")))
+            labels.append(label)
+    return np.stack(pixels).astype("float32"), np.array(labels)
+
+
+def test_cifar10_weights_load_offline_and_classify(monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # nothing is downloaded
+    row = pretrained.find("resnet20", "cifar10", True)
+    assert row.url.startswith("package:") and row.preprocessing == "cifar10"
+    model = keras_resnet.ResNet20(weights="cifar10")
+    if os.path.isdir(SHARED):  # the held-out val images the weights never trained on
+        pixels, labels = cifar_images(SHARED, 100, last=True)
+        floor = 0.8
+    elif os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the CIFAR-10 folder {SHARED} is missing")
+    else:  # the embedded sample: training images, a weaker but still failable check
+        pixels, labels = cifar_images(SAMPLE, 30, last=False)
+        floor = 0.8
+    probs = model.predict(keras_resnet.preprocess_input(pixels, row.preprocessing), verbose=0)
+    assert (probs.argmax(1) == labels).mean() >= floor  # random weights: ~0.1
+    top = keras_resnet.decode_predictions(probs[:1], labels="cifar10", top=1)[0][0]
+    assert top[1] == keras_resnet.preprocessing.CIFAR10_LABELS[top[0]]
+    assert not os.listdir(tmp_path)
+    headless = keras_resnet.ResNet20(weights="cifar10", include_top=False, pooling="avg")
+    np.testing.assert_array_equal(headless.get_layer("conv4_block3_2_conv").get_weights()[0],
+                                  model.get_layer("conv4_block3_2_conv").get_weights()[0])
+
+
+def test_a_damaged_packaged_file_is_refused(monkeypatch):
+    row = pretrained.find("resnet20", "cifar10", True)
+    monkeypatch.setitem(pretrained.PRETRAINED, ("resnet20", "cifar10", True),
+                        dataclasses.replace(row, file_hash="0" * 64))
+    with pytest.raises(ValueError, match="does not match its hash; reinstall"):
+        keras_resnet.ResNet20(weights="cifar10")
+
+
 # --- torchvision checkpoints, read without torch --------------------------------------------
 
 def torch_state_dict_of(model) -> dict[str, np.ndarray]:
