@@ -58,6 +58,23 @@ def exported(model_file, tmp_path_factory):
     return out
 
 
+def test_export_flagfiles_parse():
+    """Every shipped export flagfile passes export.py's flag validators (in a subprocess: the
+    entry points' absl flags share one registry and would clash in this process)."""
+    check = (
+        "import os, sys\n"
+        "from export import export as entry\n"
+        "for name in sorted(os.listdir('export/configs')):\n"
+        "    entry.FLAGS.unparse_flags()\n"
+        "    entry.FLAGS(['export.py', '--flagfile=export/configs/' + name])\n"
+        "    assert entry.FLAGS.output_dir.startswith('runs/export/'), name\n"
+        "    print('ok', name)\n")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("ok ") == len(os.listdir(os.path.join(ROOT, "export", "configs")))
+
+
 def test_every_variant_is_written_and_verified(exported):
     names = set(os.listdir(exported))
     assert {"saved_model", "labels.txt", "preprocessing.json", "report.json", "report.md"} <= names
