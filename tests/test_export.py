@@ -135,8 +135,11 @@ def test_latency_benchmark_runs_on_an_export_folder(exported):
     result = subprocess.run([sys.executable, bench, str(exported), "--runs", "2", "--rounds", "1"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line for line in result.stdout.splitlines() if "model_" in line]
-    assert len(rows) == 5 and rows[0].split()[2] == "1.000"  # float32 against itself
+    rows = {line.split()[0].rsplit("/", 1)[1]: line.split()
+            for line in result.stdout.splitlines() if "model_" in line}
+    assert len(rows) == 5
+    assert rows["model_float32.tflite"][2] == "1.000"  # float32 against itself (size)
+    assert rows["model_float32.tflite"][4] == "1.000"  # and latency
 
 
 def test_predict_matches_the_keras_model(exported, model_file):

@@ -9,6 +9,10 @@ import pytest
 import keras_resnet
 from keras_resnet.port_keras_applications import from_keras_applications, port_weights
 
+# Builds every keras.applications ResNet: the TensorFlow pass of the suite runs it, the JAX
+# pass (-m "not slow") leaves it out to keep CI short.
+pytestmark = pytest.mark.slow
+
 SOURCES = ["ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2"]
 
 

@@ -76,6 +76,7 @@ def keras_applications_file(path, builder, **kwargs):
     return source
 
 
+@pytest.mark.slow  # builds keras.applications models and 90 MB files; the TensorFlow pass runs it
 @pytest.mark.parametrize("model,builder", [("resnet50", "ResNet50"),
                                            ("resnet50v2", "ResNet50V2")])
 def test_keras_applications_weights_download_convert_and_cache(server, monkeypatch, rng,

@@ -134,7 +134,7 @@ def test_mixed_precision_keeps_logits_float32():
     ({"shortcut": "C"}, "shortcut must be"),
     ({"bottleneck_stride": "2x2"}, "bottleneck_stride must be"),
     ({"weights": "imagenet", "input_shape": (64, 64, 1)}, "3 channels"),
-    ({"weights": "imagenet"}, "No pretrained 'imagenet' weights"),
+    ({"weights": "cifar10"}, "No pretrained 'cifar10' weights for resnet50"),
     ({"weights": "/no/such/file.weights.h5"}, "neither a pretrained tag .* nor an existing file"),
 ])
 def test_bad_input_is_a_clear_value_error(kwargs, message):
