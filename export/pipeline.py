@@ -17,7 +17,7 @@ from export import converter, serving
 from export.verify import verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
 from training.checkpoints import atomic_path, write_text
-from training.image_folder import FolderSplit, read_image_folder
+from training.image_folder import read_image_folder
 from training.numpy_loader import decode_split
 
 #: Images a dataset-less export compares Keras and TFLite logits on.
@@ -156,14 +156,6 @@ def _check_output_dir(path: str) -> None:
         raise ValueError(f"cannot write to the output directory {path!r}: {err}") from None
 
 
-def _subset(split: FolderSplit, count: int, seed: int) -> FolderSplit:
-    if count >= len(split):
-        return split
-    chosen = np.sort(np.random.default_rng(seed).choice(len(split), count, replace=False))
-    return FolderSplit(tuple(split.paths[i] for i in chosen), split.labels[chosen],
-                       split.class_names)
-
-
 def _check(source: Source, options: ExportOptions) -> None:
     unknown = [v for v in options.variants if v not in converter.VARIANTS]
     if unknown:
@@ -202,7 +194,7 @@ def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
         train, val = splits["train"], splits["val"]
         class_names = class_names or train.class_names
         if options.eval_samples:  # a seeded sample of every class, not the first classes
-            val = _subset(val, options.eval_samples, options.seed)
+            val = val.sample(options.eval_samples, options.seed)
         pixels, labels = decode_split(val, height)
         images = to_input(pixels.astype(np.float32))
         print(f"evaluating on {len(val)} val images of {source.dataset}")
@@ -223,7 +215,7 @@ def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
         if train is None:  # --random_calibration: images of the input's usual range
             pixels = rng.uniform(0, 255, (options.calibration_samples, height, width, 3))
         else:
-            pixels, _ = decode_split(_subset(train, options.calibration_samples, options.seed),
+            pixels, _ = decode_split(train.sample(options.calibration_samples, options.seed),
                                      height)
         for image in to_input(pixels.astype(np.float32)):
             yield [image[None]]
@@ -285,7 +277,7 @@ def _qat_flatbuffer(model, train, representative, mean, std, crop_fraction, opti
 
     from export import qat
 
-    pixels, _ = decode_split(_subset(train, 64, options.seed), size)
+    pixels, _ = decode_split(train.sample(64, options.seed), size)
     normalized = (pixels.astype(np.float32) - mean) / std
     folder, facts = qat.quantization_aware_saved_model(
         model, train, normalized, mean, std, options.include_preprocessing, crop_fraction,

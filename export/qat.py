@@ -179,11 +179,8 @@ def calibrate_ranges(qat_model: tf_keras.Model, batches: tf.data.Dataset,
 def _train_data(train: FolderSplit, options, size: int, mean, std, crop_fraction: float):
     from training.pipeline import PipelineConfig, batched, folder_source
 
-    if options.qat_train_samples and options.qat_train_samples < len(train):
-        chosen = np.sort(np.random.default_rng(options.seed).choice(
-            len(train), options.qat_train_samples, replace=False))
-        train = FolderSplit(tuple(train.paths[i] for i in chosen), train.labels[chosen],
-                            train.class_names)
+    if options.qat_train_samples:
+        train = train.sample(options.qat_train_samples, options.seed)
     augment = "cifar" if crop_fraction == 1.0 else "imagenet"
     cfg = PipelineConfig(size, options.qat_batch_size, mean, std, augment,
                          shuffle_buffer=len(train), seed=options.seed)

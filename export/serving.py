@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_resnet.preprocessing import normalization_layer
+
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 
@@ -22,9 +24,7 @@ def serving_model(model: keras.Model, mean: np.ndarray | None = None,
     if mean is None:
         return model
     inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME)
-    x = keras.layers.Normalization(mean=np.asarray(mean).tolist(),
-                                   variance=(np.asarray(std) ** 2).tolist(),
-                                   name="normalize")(inputs)
+    x = normalization_layer(mean, std)(inputs)
     return keras.Model(inputs, model(x), name=f"{model.name}_with_preprocessing")
 
 

@@ -28,6 +28,15 @@ def normalization_for(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
 
+def normalization_layer(mean, std, name: str = "normalize", **kwargs):
+    """A Keras Normalization layer computing (x - mean) / std per channel (0..255 units in)."""
+    import keras
+
+    return keras.layers.Normalization(mean=np.asarray(mean).tolist(),
+                                      variance=(np.asarray(std) ** 2).tolist(), name=name,
+                                      **kwargs)
+
+
 def normalization_name(setting: str, dataset: str) -> str:
     """The statistics a run uses: `setting` itself, or for "auto" the dataset's own (a TFDS
     name such as "cifar10") when known, else ImageNet's."""

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_resnet.preprocessing import normalization_layer
+
 #: The augmentations the device path has; ImageNet's random-resized crop needs tf.data.
 DEVICE_AUGMENTS = ("cifar", "none")
 CIFAR_SHIFT_PIXELS = 4
@@ -36,7 +38,5 @@ def with_input_layers(backbone: keras.Model, mean: np.ndarray, std: np.ndarray,
                                      name="random_shift")(x)
     if augment != "none":
         x = layers.RandomFlip("horizontal", seed=seed, dtype="float32", name="random_flip")(x)
-    x = layers.Normalization(mean=np.asarray(mean).tolist(),
-                             variance=(np.asarray(std) ** 2).tolist(), dtype="float32",
-                             name="normalize")(x)
+    x = normalization_layer(mean, std, dtype="float32")(x)
     return keras.Model(inputs, backbone(x), name=f"{backbone.name}_with_input_layers")

@@ -27,6 +27,15 @@ class FolderSplit:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def sample(self, count: int, seed: int = 0) -> FolderSplit:
+        """`count` files drawn without replacement by `seed`, in their original order (every
+        class represented, not the first classes); the split itself if it has no more."""
+        if count >= len(self):
+            return self
+        chosen = np.sort(np.random.default_rng(seed).choice(len(self), count, replace=False))
+        return FolderSplit(tuple(self.paths[i] for i in chosen), self.labels[chosen],
+                           self.class_names)
+
 
 def _class_dirs(root: str) -> list[str]:
     return sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
