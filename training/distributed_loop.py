@@ -12,16 +12,17 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from training.losses import classification_loss
+
 
 class DistributedLoop:
     """Train and evaluation steps of `model` under `strategy`, compiled once."""
 
     def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy,
-                 global_batch_size: int):
+                 global_batch_size: int, label_smoothing: float = 0.0):
         self.model, self.strategy = model, strategy
         self.global_batch_size = global_batch_size
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                  reduction="none")
+        self.loss_fn = classification_loss(label_smoothing, reduction="none")
         with strategy.scope():
             self.metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                             keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]

@@ -65,6 +65,9 @@ flags.DEFINE_float("warmup_epochs", 0.0, "Warmup length in epochs (when --warmup
                    lower_bound=0.0)
 flags.DEFINE_float("warmup_lr", 0.0, "Learning rate of a constant warmup.", lower_bound=0.0)
 flags.DEFINE_float("momentum", 0.9, "SGD momentum.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_bool("nesterov", False, "Nesterov momentum (the paper: plain momentum).")
+flags.DEFINE_float("label_smoothing", 0.0, "Label smoothing of the cross-entropy target "
+                   "(the paper: 0).", lower_bound=0.0, upper_bound=0.99)
 flags.DEFINE_float("weight_decay", 1e-4, "L2 weight decay (the paper's 1e-4).", lower_bound=0.0)
 flags.DEFINE_bool("decay_bn_and_bias", True,
                   "Apply weight decay to BatchNorm parameters and biases too (as the paper).")
@@ -149,6 +152,7 @@ def _config(dtype: str):
         lr_boundaries_unit=FLAGS.lr_boundaries_unit, warmup=FLAGS.warmup,
         warmup_steps=FLAGS.warmup_steps, warmup_epochs=FLAGS.warmup_epochs,
         warmup_lr=FLAGS.warmup_lr, momentum=FLAGS.momentum,
+        nesterov=FLAGS.nesterov, label_smoothing=FLAGS.label_smoothing,
         weight_decay=FLAGS.weight_decay, decay_bn_and_bias=FLAGS.decay_bn_and_bias,
         shortcut=FLAGS.shortcut, zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
         jit_compile=FLAGS.jit_compile,

@@ -30,6 +30,7 @@ from training.callbacks import BestModel, RunProgress, StopOnNonFiniteLoss, Thro
 from training.checkpoints import write_text
 from training.distribute import Distribution, make_distribution
 from training.image_folder import read_image_folder
+from training.losses import classification_loss
 from training.schedules import ResNetSchedule
 
 INPUT_PIPELINES = ("auto", "tf.data", "numpy")
@@ -63,6 +64,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     warmup_lr: float = 0.0
     momentum: float = 0.9
+    nesterov: bool = False
+    label_smoothing: float = 0.0
     weight_decay: float = 1e-4
     decay_bn_and_bias: bool = True
     shortcut: str | None = None
@@ -266,9 +269,8 @@ def build_model(plan: Plan) -> keras.Model:
         if plan.input_layers is not None:
             model = plan.input_layers(model)
         optimizer = keras.optimizers.SGD(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
-                                         momentum=cfg.momentum)
-        model.compile(optimizer=optimizer,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                         momentum=cfg.momentum, nesterov=cfg.nesterov)
+        model.compile(optimizer=optimizer, loss=classification_loss(cfg.label_smoothing),
                       metrics=_metrics(), jit_compile=cfg.jit_compile,
                       steps_per_execution=cfg.steps_per_execution)
     return model
@@ -324,7 +326,8 @@ def fit(plan: Plan) -> dict:
     if _is_multi_worker(plan.strategy):
         from training.distributed_loop import DistributedLoop
 
-        loop = DistributedLoop(model, plan.strategy, cfg.global_batch_size)
+        loop = DistributedLoop(model, plan.strategy, cfg.global_batch_size,
+                               cfg.label_smoothing)
     start = time.perf_counter()
     logs = {}
     while step < plan.total_steps:
