@@ -14,7 +14,8 @@ import numpy as np
 
 import keras_resnet
 from export import converter, serving
-from export.verify import verify
+from export.reference import float64_logits
+from export.verify import FLOAT_VARIANTS, verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
 from training.checkpoints import atomic_path, write_text
 from training.image_folder import read_image_folder
@@ -79,15 +80,19 @@ class Source:
 
     @classmethod
     def from_architecture(cls, name: str, weights: str | None, image_size: int | None,
-                          classes: int | None) -> Source:
+                          classes: int | None, seed: int = 0) -> Source:
+        """`name` with `weights`; with none, random weights drawn from `seed` (repeatable)."""
         kwargs = {"classes": classes} if classes else {}
+        if weights is None:
+            keras.utils.set_random_seed(seed)
         if image_size:
             kwargs["input_shape"] = (image_size, image_size, 3)
         model = keras_resnet.get_model(name, weights=weights, classifier_activation=None,
                                        **kwargs)
         crop = 1.0 if keras_resnet.registry.get_entry(name).spec.stem == "cifar" else (
             IMAGENET_CROP_FRACTION)
-        what = weights or "random weights, BatchNorm statistics set from random images"
+        what = weights or (f"random weights of seed {seed}, BatchNorm statistics set from "
+                           "random images")
         return cls(model, f"{name} ({what})", crop_fraction=crop,
                    random_weights=weights is None)
 
@@ -210,6 +215,9 @@ def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
     exported = serving.serving_model(model, mean, std) if options.include_preprocessing \
         else model
     keras_logits = exported.predict(images, batch_size=64, verbose=0)
+    reference_logits = None
+    if FLOAT_VARIANTS & set(options.variants):  # their logits are compared with the exact ones
+        reference_logits = float64_logits(exported, images)
 
     def representative():
         if train is None:  # --random_calibration: images of the input's usual range
@@ -237,6 +245,9 @@ def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
         "litert_version": _litert_version(), "latency_runs": options.latency_runs,
     }
     report["eval"]["images"] = len(images)
+    if reference_logits is not None:
+        report["eval"]["keras_float32_vs_float64_max_abs_logit_diff"] = float(
+            np.abs(keras_logits - reference_logits).max())
     if labels is not None:
         report["eval"]["keras_top1"] = float((keras_logits.argmax(1) == labels).mean())
     for variant in options.variants:
@@ -255,7 +266,7 @@ def run(source: Source, options: ExportOptions, output_dir: str) -> dict:
         report["files"].append(name)
         report["variants"][variant] = verify(
             os.path.join(output_dir, name), variant, images, labels, keras_logits,
-            options.latency_threads, options.latency_runs)
+            options.latency_threads, options.latency_runs, reference_logits)
         entry = report["variants"][variant]
         summary = f"  {name}: {entry['bytes']:,} bytes"
         if "top1" in entry:

@@ -22,6 +22,10 @@ def markdown(report: dict) -> str:
              f"Evaluation: {report['eval']['description']}.", ""]
     if "keras_top1" in report["eval"]:
         lines += [f"Keras model top-1: {_pct(report['eval']['keras_top1'])}", ""]
+    if (own := report["eval"].get("keras_float32_vs_float64_max_abs_logit_diff")) is not None:
+        lines += ["max |Δlogit| is given against the Keras model's float32 output / against the "
+                  "same model recomputed in float64 (the exact logits). Keras' own float32 "
+                  f"output is {own:.2e} from the exact logits.", ""]
     threads = sorted({k for v in variants.values() for k in v["latency"]})
     lines.append("| variant | size (bytes) | × float32 | top-1 | agreement | max \\|Δlogit\\| | "
                  + " | ".join(f"latency {t.replace('_', ' ')} (median / p90 ms)"
@@ -30,13 +34,16 @@ def markdown(report: dict) -> str:
     for name, v in variants.items():
         ratio = f"{v['bytes'] / base['bytes']:.3f}" if base else "—"
         diff = v.get("max_abs_logit_diff")
+        exact = v.get("max_abs_logit_diff_float64")
+        diff_text = "—" if diff is None else f"{diff:.2e}" + (
+            "" if exact is None else f" / {exact:.2e}")
         lat = " | ".join(f"{v['latency'][t]['median_ms']:.3f} / {v['latency'][t]['p90_ms']:.3f}"
                          if t in v["latency"] else "—" for t in threads)
         ops = ", ".join(v["ops"])
         if v.get("integer_only_problems"):
             ops += " — NOT integer-only: " + "; ".join(v["integer_only_problems"])
         lines.append(f"| {name} | {v['bytes']:,} | {ratio} | {_pct(v.get('top1'))} | "
-                     f"{_pct(v.get('agreement'))} | {'—' if diff is None else f'{diff:.2e}'} | "
+                     f"{_pct(v.get('agreement'))} | {diff_text} | "
                      f"{lat} | {ops} |")
     if "qat" in report:
         q = report["qat"]

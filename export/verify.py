@@ -12,6 +12,8 @@ from export.predict import LiteRTClassifier
 
 #: Operators an integer model may contain without computing in float.
 QUANTIZATION_OPS = ("QUANTIZE", "DEQUANTIZE")
+#: Variants whose logits are compared with Keras' (the others are quantized).
+FLOAT_VARIANTS = frozenset({"float32", "float16"})
 
 
 def integer_only_problems(classifier: LiteRTClassifier) -> list[str]:
@@ -31,9 +33,10 @@ def integer_only_problems(classifier: LiteRTClassifier) -> list[str]:
 
 def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarray | None,
            keras_logits: np.ndarray | None, threads: tuple[int, ...] = (1, 2),
-           runs: int = 50) -> dict:
+           runs: int = 50, reference_logits: np.ndarray | None = None) -> dict:
     """The report entry of the `.tflite` file at `path` (`images` in its float input domain;
-    None for a size/speed-only export)."""
+    None for a size/speed-only export). Float variants' logits are compared with Keras' float32
+    ones and, when given, with the Keras model's float64 recomputation `reference_logits`."""
     with open(path, "rb") as f:
         content = f.read()
     entry: dict = {"file": os.path.basename(path), "bytes": len(content)}
@@ -50,8 +53,10 @@ def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarra
             entry["top1"] = float((predicted == labels).mean())
         if keras_logits is not None:
             entry["agreement"] = float((predicted == keras_logits.argmax(axis=1)).mean())
-            if variant in ("float32", "float16"):
+            if variant in FLOAT_VARIANTS:
                 entry["max_abs_logit_diff"] = float(np.abs(logits - keras_logits).max())
+        if reference_logits is not None and variant in FLOAT_VARIANTS:
+            entry["max_abs_logit_diff_float64"] = float(np.abs(logits - reference_logits).max())
     entry["latency"] = {}
     for n in threads:
         runner = classifier if n == 1 else LiteRTClassifier(content, num_threads=n)

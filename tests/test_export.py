@@ -86,6 +86,9 @@ def test_every_variant_is_written_and_verified(exported):
         assert (exported / f"model_{name}.tflite").stat().st_size == entry["bytes"]
         assert 0.0 <= entry["top1"] <= 1.0 and entry["latency"]["1_thread"]["median_ms"] > 0
     assert variants["float32"]["max_abs_logit_diff"] <= 1e-4
+    assert variants["float32"]["max_abs_logit_diff_float64"] <= 1e-4
+    assert 0 < report["eval"]["keras_float32_vs_float64_max_abs_logit_diff"] <= 1e-4
+    assert "max_abs_logit_diff_float64" not in variants["int8"]
     assert variants["float32"]["agreement"] == 1.0
     base = variants["float32"]["bytes"]
     assert variants["float16"]["bytes"] <= 0.51 * base
