@@ -12,15 +12,22 @@ import pytest  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked tf_backend exercise the tf.distribute trainer, which runs on TensorFlow:
-    under another backend they are skipped (the TensorFlow pass of the suite runs them)."""
+    """Under a backend other than TensorFlow, two kinds of test are skipped, because the
+    TensorFlow pass of the suite runs them: tf_backend ones exercise the tf.distribute trainer
+    or the TFLite converter, which need TensorFlow; backend_independent ones test code whose
+    result does not depend on the Keras backend (spec tables, flag parsing, tf.data, counts)."""
     if keras.backend.backend() == "tensorflow":
         return
-    skip = pytest.mark.skip(reason="the tf.distribute trainer needs KERAS_BACKEND=tensorflow; "
-                                   "the TensorFlow pass of the suite runs this test")
+    reasons = {
+        "tf_backend": "needs KERAS_BACKEND=tensorflow; the TensorFlow pass runs this test",
+        "backend_independent": "its result does not depend on the Keras backend; the "
+                               "TensorFlow pass runs this test",
+    }
     for item in items:
-        if "tf_backend" in item.keywords:
-            item.add_marker(skip)
+        for mark, reason in reasons.items():
+            if mark in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,8 @@ from absl.testing import flagsaver
 
 from training import train
 
+pytestmark = pytest.mark.backend_independent  # flagfiles and validators are plain Python
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "training", "configs", "*.flags")))
 

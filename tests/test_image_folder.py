@@ -4,6 +4,8 @@ import pytest
 
 from training.image_folder import read_image_folder
 
+pytestmark = pytest.mark.backend_independent  # file listing and splits are plain Python
+
 
 def test_held_out_split_is_the_last_files_of_each_class(image_folder):
     splits = read_image_folder(str(image_folder), val_fraction=0.25)

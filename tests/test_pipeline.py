@@ -7,6 +7,8 @@ from keras_resnet.preprocessing import normalization_for
 from training.image_folder import read_image_folder
 from training.pipeline import PipelineConfig, batched, eval_batch_size, folder_source
 
+pytestmark = pytest.mark.backend_independent  # tf.data code: the TensorFlow pass covers it
+
 
 @pytest.fixture
 def split(image_folder):

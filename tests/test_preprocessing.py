@@ -12,6 +12,8 @@ from keras_resnet.preprocessing import (
     preprocess_input,
 )
 
+pytestmark = pytest.mark.backend_independent  # numpy preprocessing and label tables
+
 
 def test_caffe_mode_is_bgr_minus_the_mean():
     pixel = np.array([[[[10.0, 20.0, 30.0]]]])

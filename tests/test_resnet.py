@@ -8,13 +8,8 @@ import pytest
 
 import keras_resnet
 from keras_resnet import registry
+from keras_resnet.paper import CIFAR_PARAMS_M, IMAGENET_PARAMS
 
-# Trainable parameters with the 1000-class head and no conv bias before BN (torchvision's counts).
-IMAGENET_PARAMS = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
-                   "resnet101": 44_549_160, "resnet152": 60_192_808}
-# The paper's CIFAR-10 table (option A shortcuts), in millions as rounded there.
-CIFAR_PARAMS_M = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "resnet56": 0.85,
-                  "resnet110": 1.7, "resnet1202": 19.4}
 SMALL = [n for n in registry.list_models() if not n.endswith("1202")]
 
 

@@ -4,6 +4,8 @@ import pytest
 
 from keras_resnet import specs
 
+pytestmark = pytest.mark.backend_independent  # the spec table is plain Python
+
 
 def test_imagenet_table_matches_the_paper():
     assert specs.IMAGENET_DEPTHS[50] == ("bottleneck", (3, 4, 6, 3))

@@ -6,6 +6,8 @@ import pytest
 
 from keras_resnet import summary
 
+pytestmark = pytest.mark.backend_independent  # counts from layer shapes: same on any backend
+
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 

@@ -353,7 +353,8 @@ def fit(plan: Plan) -> dict:
         logs = {f"val_{k}": float(v) for k, v in result.items()}
     metrics = {
         "model": cfg.model, "dataset": cfg.dataset, "steps": step,
-        "epochs": math.ceil(step / spe), "val_accuracy": logs.get("val_accuracy"),
+        "epochs": math.ceil(step / spe), "steps_per_epoch": spe,
+        "val_accuracy": logs.get("val_accuracy"),
         "val_top5": logs.get("val_top5"), "val_loss": logs.get("val_loss"),
         "train_img_per_sec": statistics.median(throughput.epoch_rates)
         if throughput.epoch_rates else None,

@@ -1,0 +1,110 @@
+"""The paper's experiments (training/experiments/): each command's --quick mode end to end,
+writing its PNG and markdown table; and the pieces they are built from."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import keras_resnet
+from training.experiments import runner
+from training.experiments.gradient_norms import conv_gradient_norms, ratio
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def experiment(name: str, *args: str) -> str:
+    """Runs training/experiments/NAME.py on TensorFlow; returns its output."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    result = subprocess.run([sys.executable, f"training/experiments/{name}.py", *args],
+                            capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def assert_png(path) -> None:
+    with open(path, "rb") as f:
+        assert f.read(8) == PNG_MAGIC, path
+
+
+@pytest.mark.tf_backend
+def test_degradation_then_cifar_table_share_their_runs(tmp_path):
+    runs, figures = str(tmp_path / "runs"), str(tmp_path / "figures")
+    out = experiment("degradation", "--quick", "--depths=20", f"--out={runs}",
+                     f"--figures={figures}")
+    assert_png(os.path.join(figures, "degradation.png"))
+    text = open(os.path.join(figures, "degradation.md")).read()
+    for row in ("| plain-20 | 269,722 |", "| ResNet-20 | 269,722 |"):
+        assert row in text
+    assert "quick mode" in text and "training error rises with depth in 0 of 0" in text
+    assert sorted(os.listdir(runs)) == ["plain20", "plain20.log", "resnet20", "resnet20.log"]
+
+    out = experiment("cifar_table", "--quick", "--depths=20", f"--out={runs}",
+                     f"--figures={figures}")
+    assert "[resnet20] finished earlier" in out  # the ResNet run was not trained again
+    assert_png(os.path.join(figures, "cifar_table.png"))
+    table = open(os.path.join(figures, "cifar_table.md")).read()
+    assert "| ResNet-20 | 0.27M | 0.27M |" in table and "| 8.75 |" in table
+
+
+@pytest.mark.tf_backend
+def test_lr_schedules_quick(tmp_path):
+    experiment("lr_schedules", "--quick", f"--out={tmp_path / 'runs'}",
+               f"--figures={tmp_path}")
+    assert_png(tmp_path / "lr_schedules.png")
+    text = (tmp_path / "lr_schedules.md").read_text()
+    assert "| cosine |" in text and "| step |" in text and "epochs 2 and 3" in text
+    steps = runner.read_history(str(tmp_path / "runs" / "step" / "history.csv"))
+    assert [int(row["epoch"]) for row in steps] == [0, 1, 2, 3]
+
+
+@pytest.mark.tf_backend
+def test_gradient_flow_and_arch_table_quick(tmp_path):
+    experiment("gradient_flow", "--quick", f"--figures={tmp_path}")
+    assert_png(tmp_path / "gradient_flow.png")
+    rows = [line for line in (tmp_path / "gradient_flow.md").read_text().splitlines()
+            if line.startswith(("| plain-20", "| ResNet-20"))]
+    assert len(rows) == 2
+    for row in rows:
+        ratios = [float(cell) for cell in row.split("|")[2:6]]
+        assert all(np.isfinite(r) and r > 0 for r in ratios), row
+    experiment("arch_table", "--quick", f"--figures={tmp_path}")
+    assert_png(tmp_path / "arch_table.png")
+    text = (tmp_path / "arch_table.md").read_text()
+    assert "| resnet18 | 18 | 11,689,512 | 11,689,512 | 1.81 | 1.81 | 1.8 |" in text
+    assert "| resnet50 | 50 | 25,557,032 | 25,557,032 | 3.86 | 4.09 | 3.8 |" in text
+
+
+def test_conv_gradient_norms_on_this_backend():
+    """One positive, finite norm per convolution, in the model's order, with its kernel size."""
+    keras.utils.set_random_seed(0)
+    model = keras_resnet.get_model("resnet20", input_shape=(16, 16, 3), classes=10,
+                                   classifier_activation=None)
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(4, 16, 16, 3)).astype("float32")
+    labels = rng.integers(0, 10, 4)
+    norms = conv_gradient_norms(model, images, labels)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [name for name, _, _ in norms] == [layer.name for layer in convs]
+    assert all(n > 0 and np.isfinite(n) for _, n, _ in norms)
+    assert norms[0][2] == 3 * 3 * 3 * 16 and norms[-1][2] == 3 * 3 * 64 * 64
+    assert ratio(norms, per_weight=True) == pytest.approx(ratio(norms) * np.sqrt(
+        norms[-1][2] / norms[0][2]))
+
+
+def test_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,accuracy,val_accuracy\n0,0.1,0.2\n1,0.3,0.3\n1,0.4,0.5\n2,0.6,0.6\n")
+    rows = runner.read_history(str(path))
+    assert [row["accuracy"] for row in rows] == [0.1, 0.4, 0.6]
+    run = runner.Run("r", str(tmp_path), rows, {"steps_per_epoch": 10, "steps": 25})
+    assert run.iterations() == [10, 20, 25]
+
+
+def test_unknown_flagfile_names_the_shipped_ones():
+    with pytest.raises(ValueError, match="cifar10_resnet20"):
+        runner.config("cifar10_resnet21")

@@ -1,0 +1,47 @@
+"""The CIFAR-10 runs the degradation figure and the CIFAR table share: the paper's recipe from
+the shipped flagfiles (`cifar10_{plain,resnet}N.flags`), on the real image folder, or a quick
+version on the embedded sample for CI."""
+
+from __future__ import annotations
+
+from training.experiments import runner
+
+#: The real CIFAR-10 training images, 45k/5k split as the flagfiles say.
+CIFAR_FOLDER = "folder:../shared/data/cifar10/train"
+#: Quick mode: a few dozen steps on the embedded sample (a smoke run of the whole command).
+QUICK_STEPS = 60
+
+
+def overrides(dataset: str, quick: bool, train_steps: int = 0) -> list[str]:
+    """Flags every run of a sweep gets on top of its flagfile."""
+    if quick:
+        args = [f"--dataset=folder:{runner.SAMPLE_DATA}", "--batch_size=64",
+                f"--train_steps={train_steps or QUICK_STEPS}", "--checkpoint_every_steps=0",
+                "--lr_schedule=cosine", "--warmup_steps=10", "--seed=0"]
+    else:
+        args = [f"--dataset={dataset}"]
+        if train_steps:  # a shortened run: the paper's schedule compressed to train_steps
+            args += [f"--train_steps={train_steps}",
+                     f"--lr_boundaries={train_steps // 2},{train_steps * 3 // 4}"]
+    return args + ["--verbose=2"]
+
+
+def cifar_run(kind: str, depth: int, out: str, dataset: str = CIFAR_FOLDER,
+              quick: bool = False, train_steps: int = 0) -> runner.Run:
+    """Trains (or reads back) ``{kind}{depth}`` with the paper's CIFAR-10 recipe."""
+    if kind not in ("plain", "resnet"):
+        raise ValueError(f"kind must be 'plain' or 'resnet', got {kind!r}")
+    name = f"{kind}{depth}"
+    return runner.train(name, runner.config(f"cifar10_{name}"),
+                        overrides(dataset, quick, train_steps), out)
+
+
+def describe(quick: bool, train_steps: int, dataset: str) -> str:
+    """One line saying what the runs were, for the figure's caption and the table."""
+    if quick:
+        return (f"quick mode: {train_steps or QUICK_STEPS} steps on the embedded 3k-image "
+                "sample (a smoke run, not a result)")
+    if train_steps:
+        return (f"the paper's recipe shortened to {train_steps} steps (lr /10 at 50% and 75%) "
+                f"on {dataset}")
+    return f"the paper's recipe (64k steps, lr /10 at 32k and 48k) on {dataset}"

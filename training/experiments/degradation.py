@@ -1,0 +1,87 @@
+"""The degradation problem (the paper's Fig. 6): plain nets and ResNets of 20/32/44/56 layers on
+CIFAR-10, training error (dashed) and val error (solid) against iterations, a panel each. The
+claim: deeper plain nets train worse; deeper ResNets train better.
+
+    python training/experiments/degradation.py               # the paper's recipe (GPU machine)
+    python training/experiments/degradation.py --train_steps=1500   # shortened, for a CPU
+    python training/experiments/degradation.py --quick       # CI smoke run, ~1 minute
+
+Runs land in --out (one model_dir each; a rerun resumes or skips them); the figure and the table
+in --figures.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from absl import app, flags  # noqa: E402
+
+from training.experiments import cifar_runs, figures  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_bool("quick", False, "A few dozen steps on the embedded sample (CI).")
+flags.DEFINE_list("depths", ["20", "32", "44", "56"], "Depths 6n+2 to compare.")
+flags.DEFINE_integer("train_steps", 0, "Shorten every run to N steps (0: the paper's 64k).",
+                     lower_bound=0)
+flags.DEFINE_string("dataset", cifar_runs.CIFAR_FOLDER, "Training data (folder:PATH or TFDS).")
+flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training runs.")
+flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+
+
+def claim(final_train_error: dict[str, dict[int, float]]) -> list[str]:
+    """Whether each family's final training error rises (plain) or falls (ResNet) with depth."""
+    lines = []
+    for kind in ("plain", "resnet"):
+        by_depth = final_train_error[kind]
+        depths = sorted(by_depth)
+        pairs = list(zip(depths, depths[1:], strict=False))
+        rising = sum(by_depth[b] > by_depth[a] for a, b in pairs)
+        lines.append(f"- {kind}: training error rises with depth in {rising} of {len(pairs)} "
+                     f"steps ({', '.join(f'{d}: {100 * by_depth[d]:.2f}%' for d in depths)})")
+    return lines
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    depths = [int(d) for d in FLAGS.depths]
+    if FLAGS.quick and FLAGS.depths == ["20", "32", "44", "56"]:
+        depths = [20, 32]
+    plt = figures.pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    rows, final = [], {"plain": {}, "resnet": {}}
+    for ax, kind, title in zip(axes, ("plain", "resnet"), ("plain", "ResNet"), strict=True):
+        for index, depth in enumerate(depths):
+            run = cifar_runs.cifar_run(kind, depth, FLAGS.out, FLAGS.dataset, FLAGS.quick,
+                                       FLAGS.train_steps)
+            x = run.iterations()
+            color = f"C{index}"
+            train_err = [100 * (1 - a) for a in run.series("accuracy")]
+            val_err = [100 * (1 - a) for a in run.series("val_accuracy")]
+            ax.plot(x, train_err, "--", color=color, linewidth=1)
+            ax.plot(x, val_err, "-", color=color, linewidth=1.5, label=f"{title}-{depth}")
+            final[kind][depth] = 1 - run.history[-1]["accuracy"]
+            rows.append([f"{title}-{depth}", f"{run.metrics['params']:,}",
+                         f"{train_err[-1]:.2f}", f"{val_err[-1]:.2f}", run.metrics["steps"]])
+        ax.set_title(f"{title} networks (dashed: training error, solid: val error)")
+        ax.set_xlabel("iterations")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[0].set_ylabel("error (%)")
+    what = cifar_runs.describe(FLAGS.quick, FLAGS.train_steps, FLAGS.dataset)
+    fig.suptitle(f"CIFAR-10 degradation: {what}", fontsize=9)
+    figures.ensure_dir(FLAGS.figures)
+    figures.save_figure(fig, f"{FLAGS.figures}/degradation.png")
+    table = figures.markdown_table(
+        ["model", "params", "final training error (%)", "final val error (%)", "steps"], rows)
+    text = (f"# Degradation: plain vs ResNet on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
+            "Training error is the running error of the last epoch on augmented images; val "
+            "error is on the held-out split.\n\n" + "\n".join(claim(final)) + "\n")
+    figures.save_text(text, f"{FLAGS.figures}/degradation.md")
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)

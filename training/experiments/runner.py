@@ -1,0 +1,88 @@
+"""The training runs behind an experiment: `training/train.py` in a subprocess per run, each in
+its own model_dir (so a rerun resumes an interrupted run and skips a finished one), and the
+per-epoch curves read back from its history.csv."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRAIN = os.path.join(ROOT, "training", "train.py")
+CONFIGS = os.path.join(ROOT, "training", "configs")
+#: The embedded CIFAR-10 sample the quick modes train on.
+SAMPLE_DATA = os.path.join(ROOT, "training", "sample_data", "cifar10")
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A finished run: its curves (one dict per epoch) and its metrics.json."""
+
+    name: str
+    model_dir: str
+    history: list[dict[str, float]]
+    metrics: dict
+
+    def iterations(self) -> list[int]:
+        """The optimizer step at the end of each history row."""
+        spe, last = self.metrics["steps_per_epoch"], self.metrics["steps"]
+        return [min((int(row["epoch"]) + 1) * spe, last) for row in self.history]
+
+    def series(self, key: str) -> list[float]:
+        return [row[key] for row in self.history]
+
+
+def config(name: str) -> str:
+    """The path of a shipped training flagfile, e.g. ``cifar10_resnet56``."""
+    path = os.path.join(CONFIGS, f"{name}.flags")
+    if not os.path.isfile(path):
+        raise ValueError(f"no flagfile {path}; shipped: "
+                         f"{', '.join(sorted(f[:-6] for f in os.listdir(CONFIGS)))}")
+    return path
+
+
+def read_history(path: str) -> list[dict[str, float]]:
+    """history.csv as one row per epoch; an epoch logged twice (a resumed run) keeps its last
+    row."""
+    rows: dict[int, dict[str, float]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            values = {k: float(v) for k, v in row.items() if v not in ("", None)}
+            rows[int(values["epoch"])] = values
+    return [rows[e] for e in sorted(rows)]
+
+
+def train(name: str, flagfile: str, overrides: list[str], out: str,
+          backend: str | None = None) -> Run:
+    """Trains `flagfile` with `overrides` into ``out/name`` (resuming it), unless a finished
+    run is already there; its output goes to ``out/name.log``."""
+    model_dir = os.path.join(out, name)
+    metrics_path = os.path.join(model_dir, "metrics.json")
+    os.makedirs(out, exist_ok=True)
+    if os.path.isfile(metrics_path):
+        print(f"[{name}] finished earlier: {model_dir}")
+    else:
+        args = [sys.executable, TRAIN, f"--flagfile={flagfile}", *overrides,
+                f"--model_dir={model_dir}"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if backend:
+            env["KERAS_BACKEND"] = backend
+        log_path = os.path.join(out, f"{name}.log")
+        print(f"[{name}] training (log: {log_path}) ...", flush=True)
+        start = time.perf_counter()
+        with open(log_path, "a") as log:
+            code = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                  cwd=ROOT).returncode
+        if code:
+            with open(log_path) as log:
+                tail = log.read()[-1500:]
+            raise RuntimeError(f"run {name} failed (exit {code}); the end of {log_path}:\n{tail}")
+        print(f"[{name}] done in {time.perf_counter() - start:.0f} s", flush=True)
+    with open(metrics_path) as f:
+        metrics = json.load(f)
+    return Run(name, model_dir, read_history(os.path.join(model_dir, "history.csv")), metrics)
