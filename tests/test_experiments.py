@@ -108,3 +108,7 @@ def test_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
 def test_unknown_flagfile_names_the_shipped_ones():
     with pytest.raises(ValueError, match="cifar10_resnet20"):
         runner.config("cifar10_resnet21")
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

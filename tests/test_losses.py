@@ -1,5 +1,7 @@
 """The training loss matches Keras' one-hot label smoothing without building one-hot labels."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -36,3 +38,7 @@ def test_smoothing_matches_one_hot_label_smoothing(logits_and_labels, smoothing)
 def test_smoothing_out_of_range_is_refused():
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         SmoothedSparseCrossentropy(1.0)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

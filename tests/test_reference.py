@@ -1,6 +1,8 @@
 """The float64 twin the export measures float variants against: every layer in float64, the
 same function as the float32 model up to float32 rounding."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -40,3 +42,7 @@ def test_twin_computes_in_float64_and_matches():
     ours = np.asarray(model.predict(images, verbose=0))
     scale = np.abs(exact).max()
     assert 0 < np.abs(ours - exact).max() <= 1e-4 * max(scale, 1.0)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
