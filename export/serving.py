@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_resnet.preprocessing import normalization_layer
+from keras_resnet.preprocessing import with_normalization
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
@@ -23,9 +23,7 @@ def serving_model(model: keras.Model, mean: np.ndarray | None = None,
     """`model` itself, or with `mean`/`std` normalization in front (raw 0..255 input)."""
     if mean is None:
         return model
-    inputs = keras.Input(model.input_shape[1:], name=INPUT_NAME)
-    x = normalization_layer(mean, std)(inputs)
-    return keras.Model(inputs, model(x), name=f"{model.name}_with_preprocessing")
+    return with_normalization(model, mean, std, input_name=INPUT_NAME)
 
 
 def check_fixed_size(model: keras.Model) -> tuple[int, int]:

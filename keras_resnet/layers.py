@@ -34,3 +34,14 @@ class ZeroPadChannels(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="keras_resnet")
+class ReverseChannels(keras.layers.Layer):
+    """Reverses the channel axis (last): RGB in, BGR out, for weights trained on BGR images."""
+
+    def call(self, inputs):
+        return keras.ops.flip(inputs, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

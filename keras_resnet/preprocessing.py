@@ -76,6 +76,29 @@ def preprocess_input(images, mode: str) -> np.ndarray:
     return x if std is None else x / np.asarray(std, np.float32)
 
 
+def with_normalization(model, mean, std, bgr: bool = False, input_name: str = "image"):
+    """`model` behind ``(x - mean) / std`` per channel (after RGB->BGR when `bgr`): a model
+    that takes RGB pixel values 0..255. The network is nested inside under its own name."""
+    import keras
+
+    from keras_resnet.layers import ReverseChannels
+
+    inputs = keras.Input(model.input_shape[1:], name=input_name)
+    x = ReverseChannels(name="rgb_to_bgr")(inputs) if bgr else inputs
+    x = normalization_layer(mean, std)(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_with_preprocessing")
+
+
+def with_preprocessing(model, mode: str, input_name: str = "image"):
+    """`model` behind the preprocessing `mode` (a key of PREPROCESSING): the same function as
+    ``model(preprocess_input(images, mode))`` on RGB pixel values 0..255."""
+    if mode not in PREPROCESSING:
+        raise ValueError(f"No preprocessing named {mode!r}; choose from {sorted(PREPROCESSING)}.")
+    order, mean, std = PREPROCESSING[mode]
+    return with_normalization(model, mean, (1.0, 1.0, 1.0) if std is None else std,
+                              bgr=order == "BGR", input_name=input_name)
+
+
 def decode_predictions(predictions, labels: str = "imagenet", top: int = 5):
     """[(class index, label, score), ...] per image, best first. ``labels="imagenet"`` uses
     keras.applications' class index (downloaded once into the Keras cache)."""

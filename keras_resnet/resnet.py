@@ -9,6 +9,7 @@ from typing import Any, Literal, TypedDict
 import keras
 
 from keras_resnet import blocks
+from keras_resnet.preprocessing import PREPROCESSING, with_preprocessing
 from keras_resnet.specs import ArchSpec
 from keras_resnet.weights_file import load_weights_file, validate_weights_arg
 
@@ -31,6 +32,7 @@ class ResNetKwargs(TypedDict, total=False):
     bn_momentum: float
     kernel_initializer: str
     zero_init_residual: bool
+    include_preprocessing: bool | str
 
 
 def _resolve_input_shape(spec: ArchSpec, input_tensor, input_shape, include_top: bool):
@@ -150,6 +152,7 @@ def build_resnet(
     bn_momentum: float = 0.9,
     kernel_initializer: str = "he_normal",
     zero_init_residual: bool = False,
+    include_preprocessing: bool | str = False,
 ) -> keras.Model:
     """Builds the network `spec` describes, with keras.applications' signature.
 
@@ -173,6 +176,10 @@ def build_resnet(
         bn_momentum: BatchNormalization moving-average momentum.
         kernel_initializer: initializer of every conv (He et al. use "he_normal").
         zero_init_residual: start each block's last BN at gamma=0 (Goyal et al. 2017).
+        include_preprocessing: put the input normalization into the model, which then takes
+            RGB pixel values 0..255: True for what the pretrained `weights` expect, or a key
+            of `keras_resnet.preprocessing.PREPROCESSING` ("caffe", "tf", "torch",
+            "cifar10"). The network is nested inside, under its own name.
     """
     shortcut = spec.default_shortcut if shortcut is None else shortcut
     classes = spec.default_classes if classes is None else classes
@@ -180,6 +187,7 @@ def build_resnet(
     shape = _resolve_input_shape(spec, input_tensor, input_shape, include_top)
     model_name = name or f"resnet{spec.depth}"
     published = validate_weights_arg(weights, model_name, shape[-1], include_top, classes)
+    preprocessing = _preprocessing_mode(include_preprocessing, published, weights)
 
     _ensure_recursion_limit(spec)
     opts = blocks.BlockOptions(residual, shortcut, bottleneck_stride, bn_momentum,
@@ -202,4 +210,23 @@ def build_resnet(
         pretrained.load(model, published)
     elif weights is not None:
         load_weights_file(model, os.fspath(weights))
+    if preprocessing is not None:
+        model = with_preprocessing(model, preprocessing)
     return model
+
+
+def _preprocessing_mode(include_preprocessing: bool | str, published, weights) -> str | None:
+    """The PREPROCESSING key `include_preprocessing` asks for, or None; raises early."""
+    if include_preprocessing is False or include_preprocessing is None:
+        return None
+    if include_preprocessing is True:
+        if published is None:
+            raise ValueError(
+                f"include_preprocessing=True takes the preprocessing of pretrained weights, "
+                f"but weights={weights!r} is not a published tag; name the preprocessing "
+                f"instead, one of {sorted(PREPROCESSING)}.")
+        return published.preprocessing
+    if include_preprocessing not in PREPROCESSING:
+        raise ValueError(f"include_preprocessing={include_preprocessing!r}: choose True (the "
+                         f"pretrained weights' own) or one of {sorted(PREPROCESSING)}.")
+    return include_preprocessing

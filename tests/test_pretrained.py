@@ -186,6 +186,33 @@ def test_cifar10_weights_load_offline_and_classify(monkeypatch, tmp_path):
                                   model.get_layer("conv4_block3_2_conv").get_weights()[0])
 
 
+def test_include_preprocessing_takes_raw_pixels(tmp_path, rng):
+    """True bakes in the pretrained weights' own normalization; a named mode (here caffe's
+    BGR mean subtraction) any other; either model saves and loads in safe mode."""
+    pixels = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    plain = keras_resnet.ResNet20(weights="cifar10")
+    raw = keras_resnet.ResNet20(weights="cifar10", include_preprocessing=True)
+    expected = plain.predict(keras_resnet.preprocess_input(pixels, "cifar10"), verbose=0)
+    np.testing.assert_allclose(raw.predict(pixels, verbose=0), expected, atol=1e-5)
+    assert [layer.name for layer in raw.layers] == ["image", "normalize", "resnet20"]
+
+    caffe = keras_resnet.ResNet18(input_shape=(32, 32, 3), include_preprocessing="caffe")
+    inner = caffe.get_layer("resnet18")
+    expected = inner.predict(keras_resnet.preprocess_input(pixels, "caffe"), verbose=0)
+    np.testing.assert_allclose(caffe.predict(pixels, verbose=0), expected, atol=1e-5)
+    path = tmp_path / "caffe.keras"
+    caffe.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(pixels, verbose=0), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("value,message", [(True, "not a published tag"),
+                                           ("imagenet", "choose True")])
+def test_include_preprocessing_needs_a_known_normalization(value, message):
+    with pytest.raises(ValueError, match=message):
+        keras_resnet.ResNet20(include_preprocessing=value)
+
+
 def test_a_damaged_packaged_file_is_refused(monkeypatch):
     row = pretrained.find("resnet20", "cifar10", True)
     monkeypatch.setitem(pretrained.PRETRAINED, ("resnet20", "cifar10", True),
