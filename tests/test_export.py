@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from no_tensorflow import CLEAN, run_without_tensorflow
 
 import keras_resnet
 
@@ -108,24 +109,12 @@ def test_every_variant_is_written_and_verified(exported):
 def test_predict_classifies_without_tensorflow(exported):
     images = [os.path.join(SAMPLE, c, sorted(os.listdir(os.path.join(SAMPLE, c)))[0])
               for c in ("cat", "ship")]
-    blocker = (
-        "import runpy, sys\n"
-        "class NoTensorFlow:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'tensorflow':\n"
-        "            raise ImportError('tensorflow is blocked')\n"
-        "sys.meta_path.insert(0, NoTensorFlow())\n"
-        "sys.argv = [sys.argv[1], *sys.argv[2:]]\n"
-        "try:\n"
-        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-        "finally:\n"
-        "    print('TF:', any(m.split('.')[0] == 'tensorflow' for m in sys.modules))\n")
-    result = subprocess.run(
-        [sys.executable, "-c", blocker, PREDICT, "--model", str(exported / "model_int8.tflite"),
-         "--top", "2", *images], capture_output=True, text=True, timeout=120)
+    result = run_without_tensorflow(
+        PREDICT, ["--model", str(exported / "model_int8.tflite"), "--top", "2", *images],
+        timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
-    assert lines[-1] == "TF: False"
+    assert lines[-1] == CLEAN
     labels = set((exported / "labels.txt").read_text().split())
     for image, line in zip(images, lines[:2], strict=True):
         assert line.startswith(image + ": ")

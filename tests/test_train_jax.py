@@ -4,12 +4,12 @@ machine: the numpy input pipeline, device augmentation, resume and DataParallel.
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
+from no_tensorflow import CLEAN, run_without_tensorflow
 
 pytestmark = [
     pytest.mark.slow,  # subprocesses that compile with XLA; the TensorFlow pass runs them
@@ -18,20 +18,6 @@ pytestmark = [
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Runs train.py with every `import tensorflow` failing, then reports whether any got through.
-WITHOUT_TENSORFLOW = """
-import runpy, sys
-class NoTensorFlow:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "tensorflow":
-            raise ImportError("tensorflow is blocked in this test")
-sys.meta_path.insert(0, NoTensorFlow())
-sys.argv = ["training/train.py", *sys.argv[1:]]
-try:
-    runpy.run_path("training/train.py", run_name="__main__")
-finally:
-    print("TENSORFLOW IMPORTED:", any(m.split(".")[0] == "tensorflow" for m in sys.modules))
-"""
 
 
 def train_jax(folder, model_dir, timeout=240, **extra):
@@ -40,16 +26,15 @@ def train_jax(folder, model_dir, timeout=240, **extra):
             "normalization": "cifar10", "lr": 0.05, "verbose": 2, "seed": 0, **extra}
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
-    return subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW,
-                           *(f"--{k}={v}" for k, v in args.items())],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    return run_without_tensorflow("training/train.py", [f"--{k}={v}" for k, v in args.items()],
+                                  timeout=timeout, env=env, cwd=ROOT)
 
 
 def test_jax_trains_and_resumes_without_tensorflow(image_folder, tmp_path):
     model_dir = str(tmp_path / "run")
     result = train_jax(image_folder, model_dir)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "TENSORFLOW IMPORTED: False" in result.stdout
+    assert CLEAN in result.stdout
     assert "numpy input" in result.stdout and "Epoch 2/2" in result.stdout
     metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
     assert metrics["backend"] == "jax" and metrics["input_pipeline"] == "numpy"
@@ -67,7 +52,7 @@ def test_jax_trains_and_resumes_without_tensorflow(image_folder, tmp_path):
     assert more.returncode == 0, more.stderr[-3000:]
     assert "resuming from step 8" in more.stdout and "Epoch 3/3" in more.stdout
     assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 12
-    assert "TENSORFLOW IMPORTED: False" in more.stdout
+    assert CLEAN in more.stdout
 
 
 def test_jax_data_parallel_over_two_cpu_devices(image_folder, tmp_path):
