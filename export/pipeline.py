@@ -18,6 +18,7 @@ from export.reference import float64_logits
 from export.verify import FLOAT_VARIANTS, verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
 from training.checkpoints import atomic_path, write_text
+from training.flagfile import read_flagfile
 from training.image_folder import read_image_folder
 from training.numpy_loader import decode_split
 
@@ -25,14 +26,6 @@ from training.numpy_loader import decode_split
 RANDOM_EVAL_IMAGES = 16
 #: ImageNet-style evaluation crops the center 224/256 of the resized image.
 IMAGENET_CROP_FRACTION = 224 / 256
-
-
-def _read_flags(path: str) -> dict[str, str]:
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return dict(line.strip()[2:].split("=", 1) for line in f
-                    if line.startswith("--") and "=" in line)
 
 
 def _load_keras_file(path: str) -> keras.Model:
@@ -64,7 +57,7 @@ class Source:
         path = best if os.path.isfile(best) else os.path.join(model_dir, "model.keras")
         if not os.path.isdir(model_dir):
             raise ValueError(f"model_dir {model_dir!r} does not exist.")
-        run = _read_flags(os.path.join(model_dir, "flags.txt"))
+        run = read_flagfile(os.path.join(model_dir, "flags.txt"))
         names = None
         labels = os.path.join(model_dir, "labels.txt")
         if os.path.isfile(labels):

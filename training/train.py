@@ -16,6 +16,7 @@ from absl import app, flags  # noqa: E402
 
 from keras_resnet.preprocessing import NORMALIZATION  # noqa: E402
 from training.distribute import DISTRIBUTIONS  # noqa: E402
+from training.flagfile import parse_flags, read_flagfile  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -180,12 +181,10 @@ def _check_same_run(path: str, text: str) -> None:
     """Refuses to resume a model_dir that holds a different run."""
     if not os.path.exists(path):
         return
-    with open(path) as f:
-        old = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
-    new = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-    changed = [k for k in RUN_IDENTITY if old.get("--" + k) != new.get("--" + k)]
+    old, new = read_flagfile(path), parse_flags(text)
+    changed = [k for k in RUN_IDENTITY if old.get(k) != new.get(k)]
     if changed:
-        was = ", ".join(f"{k}={old.get('--' + k)}" for k in changed)
+        was = ", ".join(f"{k}={old.get(k)}" for k in changed)
         raise app.UsageError(
             f"{FLAGS.model_dir} holds a run with different {', '.join(changed)} ({was}); "
             "use another --model_dir, or the same flags to resume it.")

@@ -19,6 +19,7 @@ from absl import app, flags  # noqa: E402
 
 from training.experiments import figures, runner  # noqa: E402
 from training.experiments.cifar_runs import CIFAR_FOLDER  # noqa: E402
+from training.flagfile import read_flagfile  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "4 epochs on the embedded sample (CI).")
@@ -31,11 +32,10 @@ flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG an
 
 
 def _epochs_of(flagfile: str) -> int:
-    with open(flagfile) as f:
-        for line in f:
-            if line.startswith("--epochs="):
-                return int(line.strip().split("=", 1)[1])
-    raise ValueError(f"{flagfile} sets no --epochs; pass --epochs.")
+    epochs = read_flagfile(flagfile).get("epochs")
+    if epochs is None:
+        raise app.UsageError(f"{flagfile} sets no --epochs; pass --epochs.")
+    return int(epochs)
 
 
 def main(argv: list[str]) -> None:
