@@ -44,13 +44,14 @@ def decode_split(split: FolderSplit, image_size: int,
 
 
 def even_eval_batch_size(examples: int, global_batch: int, replicas: int) -> int:
-    """The largest batch <= `global_batch` that splits `examples` into batches (the last one
-    included) each divisible by `replicas`: keras.distribution shards every batch evenly."""
-    for size in range(global_batch - global_batch % replicas, 0, -replicas):
-        if examples % size % replicas == 0:
-            return size
-    raise ValueError(f"{examples} validation images cannot be split evenly over {replicas} "
-                     f"devices; use a validation split whose size is a multiple of {replicas}.")
+    """`global_batch` rounded down to a multiple of `replicas` (at least `replicas`).
+    keras.distribution shards every batch evenly, the last partial one included; since every
+    batch size is then a multiple of `replicas`, that holds exactly when `examples` is one."""
+    if examples % replicas:
+        raise ValueError(f"{examples} validation images cannot be split evenly over {replicas} "
+                         f"devices; use a validation split whose size is a multiple of "
+                         f"{replicas}.")
+    return max(global_batch - global_batch % replicas, replicas)
 
 
 class ArrayBatches(keras.utils.PyDataset):
