@@ -48,8 +48,6 @@ def main(argv: list[str]) -> None:
     ax.set_ylabel("multiply-adds at 224x224 (10^9)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
-    figures.ensure_dir(FLAGS.figures)
-    figures.save_figure(fig, f"{FLAGS.figures}/arch_table.png")
     table = figures.markdown_table(
         ["model", "depth (weighted layers)", "params (ours)", "params (torchvision)",
          "G mult-adds v1 (ours)", "G mult-adds v1.5 (ours)", "G FLOPs (paper, Table 1)"], rows)
@@ -57,8 +55,7 @@ def main(argv: list[str]) -> None:
             "bottleneck's first 1x1 (the paper); v1.5 in its 3x3 (torchvision). Counts follow "
             "the seed's formula: H_out·W_out·C_in·C_out·K_h·K_w per convolution plus the dense "
             "layer; BatchNorm, ReLU, pooling and additions are not counted.\n")
-    figures.save_text(text, f"{FLAGS.figures}/arch_table.md")
-    print(text)
+    figures.publish(FLAGS.figures, "arch_table", fig, text)
 
 
 if __name__ == "__main__":

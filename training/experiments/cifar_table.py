@@ -60,16 +60,13 @@ def main(argv: list[str]) -> None:
     ax.set_title(f"CIFAR-10 ResNets: {what}", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
-    figures.ensure_dir(FLAGS.figures)
-    figures.save_figure(fig, f"{FLAGS.figures}/cifar_table.png")
     table = figures.markdown_table(
         ["model", "params (ours)", "params (paper)", "val error % (ours)",
          "test error % (paper)", "steps"], rows)
     text = (f"# CIFAR-10: ResNet depth vs error\n\nRuns: {what}.\n\n{table}\n"
             "Ours: error on the 5k images held out of the 50k training set (the paper's "
             "validation protocol); the paper's numbers are on the 10k test set.\n")
-    figures.save_text(text, f"{FLAGS.figures}/cifar_table.md")
-    print(text)
+    figures.publish(FLAGS.figures, "cifar_table", fig, text)
 
 
 if __name__ == "__main__":

@@ -72,15 +72,12 @@ def main(argv: list[str]) -> None:
     axes[0].set_ylabel("error (%)")
     what = cifar_runs.describe(FLAGS.quick, FLAGS.train_steps, FLAGS.dataset)
     fig.suptitle(f"CIFAR-10 degradation: {what}", fontsize=9)
-    figures.ensure_dir(FLAGS.figures)
-    figures.save_figure(fig, f"{FLAGS.figures}/degradation.png")
     table = figures.markdown_table(
         ["model", "params", "final training error (%)", "final val error (%)", "steps"], rows)
     text = (f"# Degradation: plain vs ResNet on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
             "Training error is the running error of the last epoch on augmented images; val "
             "error is on the held-out split.\n\n" + "\n".join(claim(final)) + "\n")
-    figures.save_text(text, f"{FLAGS.figures}/degradation.md")
-    print(text)
+    figures.publish(FLAGS.figures, "degradation", fig, text)
 
 
 if __name__ == "__main__":

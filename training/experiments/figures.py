@@ -21,13 +21,15 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, path: str) -> str:
-    """Writes `figure` to `path` (PNG) and closes it."""
-    with atomic_path(path, suffix=".png") as tmp:
+def publish(folder: str, name: str, figure, text: str) -> None:
+    """Writes `figure` as ``folder/name.png`` (then closes it) and the markdown `text` as
+    ``folder/name.md``, each atomically, and prints the text."""
+    png, md = os.path.join(folder, f"{name}.png"), os.path.join(folder, f"{name}.md")
+    with atomic_path(png, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     pyplot().close(figure)
-    print(f"wrote {path}")
-    return path
+    write_text(md, text)
+    print(f"wrote {png} and {md}\n\n{text}")
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
@@ -35,18 +37,3 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
-
-
-def save_text(text: str, path: str) -> str:
-    write_text(path, text)
-    print(f"wrote {path}")
-    return path
-
-
-def percent(fraction: float | None) -> str:
-    return "—" if fraction is None else f"{100 * fraction:.2f}"
-
-
-def ensure_dir(path: str) -> str:
-    os.makedirs(path, exist_ok=True)
-    return path

@@ -74,8 +74,6 @@ def main(argv: list[str]) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0].set_ylabel("||dL/dW||")
-    figures.ensure_dir(FLAGS.figures)
-    figures.save_figure(fig, f"{FLAGS.figures}/gradient_flow.png")
     rows = [[f"{'ResNet' if kind == 'resnet' else 'plain'}-{depth}",
              f"{ratio(r['init']):.3g}", f"{ratio(r['trained']):.3g}",
              f"{ratio(r['init'], True):.3g}", f"{ratio(r['trained'], True):.3g}",
@@ -90,8 +88,7 @@ def main(argv: list[str]) -> None:
             f"training images of {source}, measured at initialization and after {steps} SGD "
             f"steps (lr {FLAGS.lr}, momentum 0.9); backend {keras.backend.backend()}.\n\n"
             f"{table}")
-    figures.save_text(text, f"{FLAGS.figures}/gradient_flow.md")
-    print(text)
+    figures.publish(FLAGS.figures, "gradient_flow", fig, text)
 
 
 if __name__ == "__main__":

@@ -78,15 +78,12 @@ def main(argv: list[str]) -> None:
                  f"cosine, {source}", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
-    figures.ensure_dir(FLAGS.figures)
-    figures.save_figure(fig, f"{FLAGS.figures}/lr_schedules.png")
     table = figures.markdown_table(["schedule", "final training error (%)",
                                     "final val error (%)", "best val error (%)", "epochs"],
                                    rows)
     text = (f"# Step decay vs cosine\n\n`{FLAGS.flagfile_name}` for {epochs} epochs on "
             f"{source}; step: lr /10 at epochs {drops[0]} and {drops[1]}.\n\n{table}")
-    figures.save_text(text, f"{FLAGS.figures}/lr_schedules.md")
-    print(text)
+    figures.publish(FLAGS.figures, "lr_schedules", fig, text)
 
 
 if __name__ == "__main__":
