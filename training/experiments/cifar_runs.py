@@ -10,14 +10,15 @@ from training.experiments import runner
 CIFAR_FOLDER = "folder:../shared/data/cifar10/train"
 #: Quick mode: a few dozen steps on the embedded sample (a smoke run of the whole command).
 QUICK_STEPS = 60
+#: Quick mode's depths when --depths is not given.
+QUICK_DEPTHS = [20, 32]
 
 
 def overrides(dataset: str, quick: bool, train_steps: int = 0) -> list[str]:
     """Flags every run of a sweep gets on top of its flagfile."""
     if quick:
-        args = [f"--dataset=folder:{runner.SAMPLE_DATA}", "--batch_size=64",
-                f"--train_steps={train_steps or QUICK_STEPS}", "--checkpoint_every_steps=0",
-                "--lr_schedule=cosine", "--warmup_steps=10", "--seed=0"]
+        args = [*runner.QUICK_OVERRIDES, f"--train_steps={train_steps or QUICK_STEPS}",
+                "--lr_schedule=cosine", "--seed=0"]
     else:
         args = [f"--dataset={dataset}"]
         if train_steps:  # a shortened run: the paper's schedule compressed to train_steps

@@ -33,8 +33,8 @@ flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG an
 def main(argv: list[str]) -> None:
     del argv
     depths = [int(d) for d in FLAGS.depths]
-    if FLAGS.quick and FLAGS.depths == ["20", "32", "44", "56", "110"]:
-        depths = [20, 32]
+    if FLAGS.quick and not FLAGS["depths"].present:
+        depths = cifar_runs.QUICK_DEPTHS
     rows, points = [], []
     for depth in depths:
         run = cifar_runs.cifar_run("resnet", depth, FLAGS.out, FLAGS.dataset, FLAGS.quick,

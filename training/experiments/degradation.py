@@ -47,8 +47,8 @@ def claim(final_train_error: dict[str, dict[int, float]]) -> list[str]:
 def main(argv: list[str]) -> None:
     del argv
     depths = [int(d) for d in FLAGS.depths]
-    if FLAGS.quick and FLAGS.depths == ["20", "32", "44", "56"]:
-        depths = [20, 32]
+    if FLAGS.quick and not FLAGS["depths"].present:
+        depths = cifar_runs.QUICK_DEPTHS
     plt = figures.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     rows, final = [], {"plain": {}, "resnet": {}}

@@ -46,8 +46,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("--epochs must be at least 4 for a step schedule with two drops.")
     common = [f"--epochs={epochs}", "--train_steps=0", "--verbose=2"]
     if FLAGS.quick:
-        common += [f"--dataset=folder:{runner.SAMPLE_DATA}", "--batch_size=64",
-                   "--warmup_steps=10", "--checkpoint_every_steps=0"]
+        common += runner.QUICK_OVERRIDES
     else:
         common.append(f"--dataset={FLAGS.dataset}")
     drops = [epochs // 2, epochs * 3 // 4]

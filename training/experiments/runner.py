@@ -17,6 +17,10 @@ TRAIN = os.path.join(ROOT, "training", "train.py")
 CONFIGS = os.path.join(ROOT, "training", "configs")
 #: The embedded CIFAR-10 sample the quick modes train on.
 SAMPLE_DATA = os.path.join(ROOT, "training", "sample_data", "cifar10")
+#: Flags every quick-mode run adds to its flagfile: the embedded sample, small batches, a short
+#: warmup, no mid-epoch checkpoints.
+QUICK_OVERRIDES = [f"--dataset=folder:{SAMPLE_DATA}", "--batch_size=64", "--warmup_steps=10",
+                   "--checkpoint_every_steps=0"]
 
 
 @dataclasses.dataclass(frozen=True)
