@@ -3,12 +3,13 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
+
+from training.experiments import runner
 
 pytestmark = pytest.mark.tf_backend
 
@@ -136,40 +137,26 @@ def test_one_device_strategy_resumes(image_folder, tmp_path):
     assert "resuming from step 3" in more.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_multi_worker_over_two_local_processes_trains_in_step(image_folder, tmp_path):
     """Two worker processes on 127.0.0.1 train under MultiWorkerMirroredStrategy (TF_CONFIG),
-    through the trainer's own distributed loop (Keras 3's fit() fails there, keras#20585):
-    both report the same metrics, and only the chief writes model_dir."""
-    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
-    model_dir = str(tmp_path / "run")
-    procs = []
-    for index in range(2):
-        tf_config = json.dumps({"cluster": {"worker": workers},
-                                "task": {"type": "worker", "index": index}})
-        env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "3",
-               "KERAS_BACKEND": "tensorflow"}
-        procs.append(subprocess.Popen(
-            [sys.executable, TRAIN, *flags(image_folder, model_dir, batch_size=8,
-                                           distribution="multi_worker")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT))
-    outputs = [p.communicate(timeout=300) for p in procs]
+    launched as the experiments launch them (runner.train with workers=2), through the
+    trainer's own distributed loop (Keras 3's fit() fails there, keras#20585): both report
+    the same metrics, and only the chief writes model_dir."""
+    flagfile = tmp_path / "run.flags"
+    flagfile.write_text("\n".join(flags(image_folder, "unused", batch_size=8,
+                                        distribution="multi_worker")) + "\n")
+    run = runner.train("run", str(flagfile), [], str(tmp_path), backend="tensorflow",
+                       workers=2)
     finals = []
-    for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err[-3000:]
+    for index in range(2):
+        out = (tmp_path / f"run-worker{index}.log").read_text()
         assert "global batch 8 = 2 replica(s) x 4" in out
         assert "Epoch 2/2" in out
-        finals.append(out.strip().splitlines()[-1])
+        finals.append([line for line in out.splitlines() if "val accuracy" in line][-1])
     assert finals[0] == finals[1]  # same weights on both workers -> same val accuracy line
-    metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
-    assert metrics["steps"] == 6  # 27 images / global batch 8 = 3 steps x 2 epochs
-    assert len(open(os.path.join(model_dir, "history.csv")).read().splitlines()) == 3
-    assert {"model.keras", "model_best.keras", "checkpoint.json"} <= set(os.listdir(model_dir))
+    assert run.metrics["steps"] == 6  # 27 images / global batch 8 = 3 steps x 2 epochs
+    assert len(run.history) == 2
+    assert {"model.keras", "model_best.keras", "checkpoint.json"} <= set(os.listdir(run.model_dir))
 
 
 if __name__ == "__main__":

@@ -10,18 +10,14 @@ Each run trains in its own model_dir under --out; rerunning resumes or skips fin
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
 
 from absl import app, flags
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TRAIN = os.path.join(ROOT, "training", "train.py")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from training.experiments import runner  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("train_flagfile", "training/configs/cifar10_resnet20_parity.flags",
@@ -31,37 +27,11 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of the single-device runs (th
 flags.DEFINE_list("modes", ["one_device", "mirrored", "multi_worker"], "What to run.")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run(name: str, extra: list[str], workers: int = 1) -> dict:
-    model_dir = os.path.join(FLAGS.out, name)
-    args = [sys.executable, TRAIN, f"--flagfile={FLAGS.train_flagfile}",
-            f"--model_dir={model_dir}", *extra]
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONUNBUFFERED": "1"}
-    os.makedirs(FLAGS.out, exist_ok=True)
-    start = time.perf_counter()
-    if workers == 1:
-        with open(os.path.join(FLAGS.out, f"{name}.log"), "a") as log:
-            code = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-        codes = [code]
-    else:
-        cluster = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
-        procs = []
-        for index in range(workers):
-            config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
-            log = open(os.path.join(FLAGS.out, f"{name}-worker{index}.log"), "a")
-            procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                          env={**env, "TF_CONFIG": json.dumps(config)}))
-        codes = [p.wait() for p in procs]
-    if any(codes):
-        raise RuntimeError(f"run {name} failed (exit {codes}); see its log in {FLAGS.out}")
-    metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
-    return {"run": name, "val_accuracy": metrics["val_accuracy"],
-            "wall_s": round(time.perf_counter() - start), "steps": metrics["steps"]}
+    run = runner.train(name, FLAGS.train_flagfile, extra, FLAGS.out, backend="tensorflow",
+                       workers=workers)
+    return {"run": name, "val_accuracy": run.metrics["val_accuracy"],
+            "wall_s": round(run.metrics["wall_seconds_this_run"]), "steps": run.metrics["steps"]}
 
 
 def main(argv: list[str]) -> None:

@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -61,10 +62,37 @@ def read_history(path: str) -> list[dict[str, float]]:
     return [rows[e] for e in sorted(rows)]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(args: list[str], env: dict[str, str], log_path: str, workers: int) -> list[int]:
+    """Runs train.py once, or as `workers` MultiWorkerMirroredStrategy processes on 127.0.0.1
+    (TF_CONFIG each; worker i logs to ``log_path`` with ``-worker{i}`` before ``.log``);
+    returns the exit codes."""
+    if workers == 1:
+        with open(log_path, "a") as log:
+            return [subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   cwd=ROOT).returncode]
+    cluster = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
+    procs = []
+    for index in range(workers):
+        config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
+        log = open(log_path.replace(".log", f"-worker{index}.log"), "a")
+        procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                      env={**env, "TF_CONFIG": json.dumps(config)}))
+        log.close()  # the child holds its own copy
+    return [p.wait() for p in procs]
+
+
 def train(name: str, flagfile: str, overrides: list[str], out: str,
-          backend: str | None = None) -> Run:
+          backend: str | None = None, workers: int = 1) -> Run:
     """Trains `flagfile` with `overrides` into ``out/name`` (resuming it), unless a finished
-    run is already there; its output goes to ``out/name.log``."""
+    run is already there; its output goes to ``out/name.log``. With ``workers > 1`` the run is
+    that many MultiWorkerMirroredStrategy processes on this machine."""
+    out, flagfile = os.path.abspath(out), os.path.abspath(flagfile)
     model_dir = os.path.join(out, name)
     metrics_path = os.path.join(model_dir, "metrics.json")
     os.makedirs(out, exist_ok=True)
@@ -79,13 +107,12 @@ def train(name: str, flagfile: str, overrides: list[str], out: str,
         log_path = os.path.join(out, f"{name}.log")
         print(f"[{name}] training (log: {log_path}) ...", flush=True)
         start = time.perf_counter()
-        with open(log_path, "a") as log:
-            code = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                  cwd=ROOT).returncode
-        if code:
-            with open(log_path) as log:
+        codes = _launch(args, env, log_path, workers)
+        if any(codes):
+            failed = log_path if workers == 1 else log_path.replace(".log", "-worker0.log")
+            with open(failed) as log:
                 tail = log.read()[-1500:]
-            raise RuntimeError(f"run {name} failed (exit {code}); the end of {log_path}:\n{tail}")
+            raise RuntimeError(f"run {name} failed (exit {codes}); the end of {failed}:\n{tail}")
         print(f"[{name}] done in {time.perf_counter() - start:.0f} s", flush=True)
     with open(metrics_path) as f:
         metrics = json.load(f)
