@@ -68,22 +68,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(args: list[str], env: dict[str, str], log_path: str, workers: int) -> list[int]:
-    """Runs train.py once, or as `workers` MultiWorkerMirroredStrategy processes on 127.0.0.1
-    (TF_CONFIG each; worker i logs to ``log_path`` with ``-worker{i}`` before ``.log``);
-    returns the exit codes."""
-    if workers == 1:
-        with open(log_path, "a") as log:
+def _launch(args: list[str], env: dict[str, str], logs: list[str]) -> list[int]:
+    """Runs train.py once per log path: one process, or ``len(logs)``
+    MultiWorkerMirroredStrategy processes on 127.0.0.1 (TF_CONFIG each); returns the exit
+    codes."""
+    if len(logs) == 1:
+        with open(logs[0], "a") as log:
             return [subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    cwd=ROOT).returncode]
-    cluster = [f"127.0.0.1:{_free_port()}" for _ in range(workers)]
+    cluster = [f"127.0.0.1:{_free_port()}" for _ in logs]
     procs = []
-    for index in range(workers):
+    for index, path in enumerate(logs):
         config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
-        log = open(log_path.replace(".log", f"-worker{index}.log"), "a")
-        procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                      env={**env, "TF_CONFIG": json.dumps(config)}))
-        log.close()  # the child holds its own copy
+        with open(path, "a") as log:  # the child keeps its own copy of the descriptor
+            procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                          env={**env, "TF_CONFIG": json.dumps(config)}))
     return [p.wait() for p in procs]
 
 
@@ -104,12 +103,13 @@ def train(name: str, flagfile: str, overrides: list[str], out: str,
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if backend:
             env["KERAS_BACKEND"] = backend
-        log_path = os.path.join(out, f"{name}.log")
-        print(f"[{name}] training (log: {log_path}) ...", flush=True)
+        logs = ([os.path.join(out, f"{name}.log")] if workers == 1 else
+                [os.path.join(out, f"{name}-worker{i}.log") for i in range(workers)])
+        print(f"[{name}] training (log: {', '.join(logs)}) ...", flush=True)
         start = time.perf_counter()
-        codes = _launch(args, env, log_path, workers)
+        codes = _launch(args, env, logs)
         if any(codes):
-            failed = log_path if workers == 1 else log_path.replace(".log", "-worker0.log")
+            failed = logs[next(i for i, code in enumerate(codes) if code)]
             with open(failed) as log:
                 tail = log.read()[-1500:]
             raise RuntimeError(f"run {name} failed (exit {codes}); the end of {failed}:\n{tail}")
