@@ -29,6 +29,12 @@ def test_linear_warmup_then_cosine():
     np.testing.assert_allclose(got, [0.004, 0.2, 0.4, 0.4, 0.2, 0.0], atol=1e-6)
 
 
+def test_linear_decay_to_zero_after_warmup():
+    s = ResNetSchedule(0.2, 1100, "linear", warmup_steps=100)
+    got = lrs(s, [99, 100, 350, 600, 1100, 1200])
+    np.testing.assert_allclose(got, [0.2, 0.2, 0.15, 0.1, 0.0, 0.0], atol=1e-6)
+
+
 def test_serializable_and_checked():
     s = ResNetSchedule(0.1, 10, "step", boundaries=(5,))
     clone = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(s))

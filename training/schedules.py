@@ -1,7 +1,8 @@
-"""Learning-rate schedules: steps at iterations or epochs, linear warmup, cosine.
+"""Learning-rate schedules: steps at iterations or epochs, linear warmup, cosine, linear decay.
 
 One serializable schedule class covers the paper's recipes: ``lr(step) = base * factor(step)``
-where factor is a step decay (x `decay_rate` at each boundary) or a cosine to zero, after an
+where factor is a step decay (x `decay_rate` at each boundary), a cosine to zero or a straight
+line to zero (Li et al. 2020 found it best for short budgets), after an
 optional warmup (linear ramp, or the paper's constant low lr for ResNet-110/1202).
 """
 
@@ -20,19 +21,21 @@ class ResNetSchedule(keras.optimizers.schedules.LearningRateSchedule):
     Args:
         base_lr: lr after warmup (before any decay).
         total_steps: length of the run (cosine reaches 0 there).
-        decay: "step" (multiply by `decay_rate` at each of `boundaries`) or "cosine".
+        decay: "step" (multiply by `decay_rate` at each of `boundaries`), "cosine" or
+            "linear" (both reach 0 at `total_steps`).
         boundaries: steps at which a step decay applies.
         warmup_steps: steps before the base lr applies.
         warmup: "linear" ramps from 0 to base_lr; "constant" holds `warmup_lr` (the paper's
             0.01 for ResNet-110/1202).
     """
 
-    def __init__(self, base_lr: float, total_steps: int, decay: Literal["step", "cosine"] = "step",
+    def __init__(self, base_lr: float, total_steps: int,
+                 decay: Literal["step", "cosine", "linear"] = "step",
                  boundaries: tuple[int, ...] = (), decay_rate: float = 0.1,
                  warmup_steps: int = 0, warmup: Literal["linear", "constant"] = "linear",
                  warmup_lr: float = 0.0):
-        if decay not in ("step", "cosine"):
-            raise ValueError(f"decay must be 'step' or 'cosine'; got {decay!r}.")
+        if decay not in ("step", "cosine", "linear"):
+            raise ValueError(f"decay must be 'step', 'cosine' or 'linear'; got {decay!r}.")
         if warmup not in ("linear", "constant"):
             raise ValueError(f"warmup must be 'linear' or 'constant'; got {warmup!r}.")
         if list(boundaries) != sorted(boundaries):
@@ -48,10 +51,11 @@ class ResNetSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        if self.decay == "cosine":
+        if self.decay in ("cosine", "linear"):
             span = max(self.total_steps - self.warmup_steps, 1)
             progress = ops.clip((step - self.warmup_steps) / span, 0.0, 1.0)
-            lr = 0.5 * self.base_lr * (1.0 + ops.cos(3.141592653589793 * progress))
+            lr = (0.5 * self.base_lr * (1.0 + ops.cos(3.141592653589793 * progress))
+                  if self.decay == "cosine" else self.base_lr * (1.0 - progress))
         else:
             passed = sum(ops.cast(step >= b, "float32") for b in self.boundaries) \
                 if self.boundaries else 0.0

@@ -54,8 +54,9 @@ flags.DEFINE_integer("epochs", 1, "Epochs to train (ignored when --train_steps >
 flags.DEFINE_integer("train_steps", 0, "Total optimizer steps (the paper: 64000 on CIFAR); "
                      "0: --epochs full epochs.", lower_bound=0)
 flags.DEFINE_float("lr", 0.1, "Base learning rate (after warmup).", lower_bound=0.0)
-flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine"],
-                  "step: x0.1 at each --lr_boundaries; cosine: to zero at the last step.")
+flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine", "linear"],
+                  "step: x0.1 at each --lr_boundaries; cosine or linear: to zero at the last "
+                  "step.")
 flags.DEFINE_list("lr_boundaries", [], "Where the step schedule divides the lr by 10.")
 flags.DEFINE_enum("lr_boundaries_unit", "steps", ["steps", "epochs"],
                   "Unit of --lr_boundaries.")
