@@ -8,6 +8,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from training import trainer
+from training.callbacks import best_epoch
 
 pytestmark = pytest.mark.tf_backend
 
@@ -41,6 +42,32 @@ def test_weight_decay_is_l2_on_the_chosen_variables(image_folder, tmp_path):
     n_kernels = sum(1 for w in kernels_only.trainable_weights if "kernel" in w.path)
     assert len(kernels_only.losses) == n_kernels
     assert len(with_bn.losses) == len(with_bn.trainable_weights) > n_kernels
+
+
+def test_best_epoch_reads_the_history(tmp_path):
+    path = tmp_path / "history.csv"
+    assert best_epoch(str(path)) is None
+    path.write_text("epoch,accuracy,val_accuracy\n0,0.3,0.5\n1,0.4,0.7\n2,0.5,0.7\n3,0.6,0.6\n")
+    assert best_epoch(str(path)) == (1, 0.7)  # the first of equals: the epoch model_best holds
+
+
+def test_resumed_run_keeps_a_better_best_model(image_folder, tmp_path):
+    base = dict(model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
+                image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10",
+                verbose=0, seed=0)
+    trainer.fit(trainer.prepare(trainer.TrainConfig(**base, epochs=1)))
+    best = tmp_path / "model_best.keras"
+    history = tmp_path / "history.csv"
+    kept = best.read_bytes()
+    # Pretend the first epoch scored perfectly: no later epoch may replace its model.
+    lines = history.read_text().splitlines()
+    column = lines[0].split(",").index("val_accuracy")
+    row = lines[1].split(",")
+    row[column] = "1.0"
+    history.write_text("\n".join([lines[0], ",".join(row)]) + "\n")
+    trainer.fit(trainer.prepare(trainer.TrainConfig(**base, epochs=2)))
+    assert len(history.read_text().splitlines()) == 3  # the second epoch did run
+    assert best.read_bytes() == kept
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ and the best model kept by validation accuracy."""
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 import time
 
 import keras
@@ -68,15 +70,29 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 "checkpoint in model_dir is kept; rerunning resumes from it.")
 
 
+def best_epoch(history_csv: str, monitor: str = "val_accuracy") -> tuple[int, float] | None:
+    """(0-based epoch, value) of the first best `monitor` in a CSVLogger history; None when
+    there is no such file or no epoch with the column."""
+    if not os.path.isfile(history_csv):
+        return None
+    with open(history_csv) as f:
+        rows = [r for r in csv.DictReader(f) if r.get(monitor) not in (None, "")]
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: float(r[monitor]))  # max keeps the first of equals
+    return int(best["epoch"]), float(best[monitor])
+
+
 class BestModel(keras.callbacks.Callback):
-    """Saves the model as `path` (atomically) whenever `monitor` improves."""
+    """Saves the model as `path` (atomically) whenever `monitor` beats `best` (a resumed run
+    passes the best of its history, so a worse epoch never replaces the kept model)."""
 
     def __init__(self, path: str, monitor: str = "val_accuracy", enabled: bool = True,
-                 model: keras.Model | None = None):
+                 model: keras.Model | None = None, best: float = -math.inf):
         super().__init__()
         self.path, self.monitor, self.enabled = path, monitor, enabled
         self.saved_model = model  # what to save, if not the model being fit (its backbone)
-        self.best = -math.inf
+        self.best = best
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)

@@ -26,7 +26,13 @@ import keras
 import keras_resnet
 from keras_resnet.preprocessing import normalization_for, normalization_name
 from training import checkpoints
-from training.callbacks import BestModel, RunProgress, StopOnNonFiniteLoss, Throughput
+from training.callbacks import (
+    BestModel,
+    RunProgress,
+    StopOnNonFiniteLoss,
+    Throughput,
+    best_epoch,
+)
 from training.checkpoints import write_text
 from training.distribute import Distribution, make_distribution
 from training.image_folder import read_image_folder
@@ -303,11 +309,14 @@ def fit(plan: Plan) -> dict:
         print(f"resuming from step {step} (epoch {step // spe + 1}) in {cfg.model_dir}")
     write_text(os.path.join(out_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
     throughput = Throughput(cfg.global_batch_size)
+    history = os.path.join(out_dir, "history.csv")
+    kept = best_epoch(history) if step and os.path.isfile(os.path.join(
+        cfg.model_dir, "model_best.keras")) else None
     callbacks = [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
                  checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
-                 keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=True),
+                 keras.callbacks.CSVLogger(history, append=True),
                  BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief,
-                           model=backbone)]
+                           model=backbone, best=kept[1] if kept else -math.inf)]
     if _tensorboard_available():
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")))
     else:
