@@ -26,6 +26,25 @@ def first_batch(ds):
     return x.numpy(), y.numpy()
 
 
+def test_jpeg_pixels_are_pillows(tmp_path):
+    """tf.data decodes JPEGs to the same pixels as Pillow (the numpy loader, the exporter and
+    predict.py on the device): training and deployment see the same images."""
+    from PIL import Image
+
+    from training.numpy_loader import decode_split
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(3):  # smooth gradients plus noise: where the IDCT variants differ
+            ramp = np.linspace(0, 200, 32)[None, :, None] + rng.integers(0, 55, (32, 32, 3))
+            Image.fromarray(ramp.astype(np.uint8)).save(tmp_path / name / f"{i}.jpg", quality=75)
+    train = read_image_folder(str(tmp_path), val_fraction=0.34)["train"]
+    decoded = np.stack([image.numpy() for image, _ in folder_source(train)])
+    pillow, _ = decode_split(train, 32)
+    np.testing.assert_array_equal(decoded, pillow)
+
+
 def test_eval_batches_are_the_normalized_images(split):
     x, y = first_batch(batched(folder_source(split["val"]), config(), training=False))
     raw = np.asarray(__import__("PIL.Image").Image.open(split["val"].paths[0]), np.float32)

@@ -39,7 +39,13 @@ def folder_source(split: FolderSplit) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_tensor_slices((list(split.paths), split.labels))
 
     def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        data = tf.io.read_file(path)
+        # JPEG with the accurate integer IDCT: the pixels Pillow gives (the numpy loader, the
+        # exporter, predict.py on the device); TensorFlow's default fast IDCT differs.
+        image = tf.cond(
+            tf.io.is_jpeg(data),
+            lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(data, channels=3, expand_animations=False))
         return image, label
 
     return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
