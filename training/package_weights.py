@@ -19,9 +19,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "A finished training run (holds model_best.keras).")
-flags.DEFINE_string("output", None, "The .weights.h5 file to write.")
-flags.mark_flags_as_required(["model_dir", "output"])
+
+
+def define_flags() -> None:
+    """The command's flags; defined only when it runs, so that importing `package` (tests,
+    other tools) does not clash with train.py's flags of the same names."""
+    flags.DEFINE_string("model_dir", None, "A finished training run (holds model_best.keras).")
+    flags.DEFINE_string("output", None, "The .weights.h5 file to write.")
+    flags.mark_flags_as_required(["model_dir", "output"])
 
 
 def package(model_dir: str, output: str) -> dict:
@@ -73,4 +78,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
