@@ -135,7 +135,8 @@ def _check_origin(url: str) -> None:
                          "loopback http server) is allowed.")
 
 
-def _sha256(path: str) -> str:
+def sha256(path: str) -> str:
+    """The sha256 hex digest of a file (the hash the table's rows carry)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -160,7 +161,7 @@ def fetch(row: PretrainedWeights) -> str:
     cache and hash-checked. On failure, nothing of it is left in the cache."""
     if row.url.startswith("package:"):
         path = os.path.join(PACKAGE_DIR, row.url[len("package:"):])
-        if not os.path.isfile(path) or _sha256(path) != row.file_hash:
+        if not os.path.isfile(path) or sha256(path) != row.file_hash:
             raise ValueError(f"the packaged weights file {path!r} is missing or does not match "
                              "its hash; reinstall keras_resnet.")
         return path
@@ -171,7 +172,7 @@ def fetch(row: PretrainedWeights) -> str:
     try:
         path = keras.utils.get_file(row.filename, origin=row.url, file_hash=full_hash,
                                     cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
-        if full_hash is None and not _sha256(path).startswith(row.file_hash):
+        if full_hash is None and not sha256(path).startswith(row.file_hash):
             raise ValueError(f"sha256 does not start with {row.file_hash}")
     except Exception as err:  # noqa: BLE001 (any failure: network, hash, disk)
         for leftover in (target, target + ".part", target + ".tmp"):

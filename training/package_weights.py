@@ -9,7 +9,6 @@ run's architecture with identical outputs, writes the file atomically and prints
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 
@@ -35,6 +34,7 @@ def package(model_dir: str, output: str) -> dict:
     import numpy as np
 
     import keras_resnet
+    from keras_resnet.pretrained import sha256
     from training.callbacks import best_epoch
     from training.checkpoints import atomic_path
     from training.trainer import backbone_of
@@ -62,10 +62,8 @@ def package(model_dir: str, output: str) -> dict:
         if gap > 1e-5:
             raise ValueError(f"{name} rebuilt from the weights differs by {gap:.2e}; the run's "
                              "architecture options do not match keras_resnet's defaults.")
-    with open(output, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
     return {"model": name, "output": output, "bytes": os.path.getsize(output),
-            "sha256": digest, "best_epoch": best[0] + 1, "val_accuracy": best[1]}
+            "sha256": sha256(output), "best_epoch": best[0] + 1, "val_accuracy": best[1]}
 
 
 def main(argv: list[str]) -> int:
