@@ -341,20 +341,33 @@ def test_a_malicious_checkpoint_is_refused_without_running_it(tmp_path):
     assert not marker.exists()
 
 
-def test_torchvision_forward_pass_matches_where_torch_is_installed(rng):
+@pytest.mark.parametrize("name,options", [("resnet18", {}), ("resnet34", {}),
+                                          ("resnet50", {"bottleneck_stride": "3x3"})])
+def test_torchvision_forward_pass_matches_where_torch_is_installed(name, options, tmp_path):
     torch = pytest.importorskip("torch", reason="torch is not installed here (GPU machine)")
     torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")
-    reference = torchvision.models.resnet18().eval()
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "keras_resnet_tv18.pth")
-    torch.save(reference.state_dict(), path)
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)().eval()
+    with torch.no_grad():  # BatchNorm as trained weights have it, not the identity of init
+        for module in reference.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    path = str(tmp_path / f"{name}.pth")
+    torch.save(reference.state_dict(), path)  # torch's zip format, as torchvision hosts it
     from keras_resnet.torch_checkpoint import port_torchvision_resnet
 
-    ours = keras_resnet.ResNet18(classifier_activation=None)
+    ours = keras_resnet.get_model(name, classifier_activation=None, **options)
     port_torchvision_resnet(read_state_dict(path), ours)
-    x = rng.normal(size=(2, 224, 224, 3)).astype("float32")
+    x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype("float32")
     with torch.no_grad():
         expected = reference(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
-    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-3)
+    got = ours.predict(x, verbose=0)
+    assert np.abs(expected).max() > 0.1  # a real signal, not a collapsed output
+    np.testing.assert_allclose(got, expected, atol=1e-4 * max(1.0, np.abs(expected).max()))
+    assert (got.argmax(-1) == expected.argmax(-1)).all()
 
 
 if __name__ == "__main__":
