@@ -56,7 +56,9 @@ flags.DEFINE_integer("latency_runs", 50, "Timed invocations per latency figure."
                      lower_bound=1)
 flags.DEFINE_list("latency_threads", ["1", "2"], "Thread counts to time.")
 flags.DEFINE_integer("qat_epochs", 1, "Quantization-aware fine-tuning epochs.", lower_bound=0)
-flags.DEFINE_float("qat_lr", 1e-4, "Quantization-aware fine-tuning learning rate (SGD).",
+flags.DEFINE_float("qat_lr", 1e-4, "Quantization-aware fine-tuning learning rate (SGD, "
+                   "momentum 0.9) at its start; a cosine takes it to zero by the last "
+                   "step.",
                    lower_bound=0.0)
 flags.DEFINE_integer("qat_batch_size", 64, "Quantization-aware fine-tuning batch size.",
                      lower_bound=1)

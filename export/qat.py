@@ -187,6 +187,12 @@ def _train_data(train: FolderSplit, options, size: int, mean, std, crop_fraction
     return batched(folder_source(train), cfg, training=True), len(train)
 
 
+def qat_schedule(lr: float, steps: int):
+    """The fine-tuning learning rate: from `lr` down to zero over `steps` (cosine), so the
+    weights settle at the end as they did when the model was trained."""
+    return tf_keras.optimizers.schedules.CosineDecay(lr, max(1, steps))
+
+
 def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
                                    calibration: np.ndarray, mean: np.ndarray, std: np.ndarray,
                                    include_preprocessing: bool, crop_fraction: float,
@@ -203,8 +209,9 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
     loss = tf_keras.losses.SparseCategoricalCrossentropy(
         from_logits=model.get_layer("predictions").get_config()["activation"] == "linear")
     calibrate_ranges(qat_model, data)
-    qat_model.compile(tf_keras.optimizers.SGD(options.qat_lr, momentum=0.9), loss,
-                      metrics=["accuracy"])
+    steps = options.qat_epochs * (count // options.qat_batch_size)  # batches drop the rest
+    qat_model.compile(tf_keras.optimizers.SGD(qat_schedule(options.qat_lr, steps),
+                                          momentum=0.9), loss, metrics=["accuracy"])
     if options.qat_epochs:
         qat_model.fit(data, epochs=options.qat_epochs, verbose=2)
     mean_t, std_t = tf.constant(mean, tf.float32), tf.constant(std, tf.float32)
@@ -225,5 +232,5 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder, {"twin_max_abs_diff": diff, "epochs": options.qat_epochs,
-                    "train_images": count, "lr": options.qat_lr,
+                    "train_images": count, "lr": options.qat_lr, "lr_schedule": "cosine to 0",
                     "saved_model": os.path.basename(folder)}

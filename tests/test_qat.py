@@ -64,5 +64,12 @@ def test_quantize_wraps_every_layer_and_keeps_the_padding_layer_unquantized(rng)
     assert quantized.predict(images, verbose=0).shape == (2, 10)
 
 
+def test_fine_tuning_lr_falls_from_its_start_to_zero():
+    schedule = qat.qat_schedule(1e-4, steps=100)
+    assert float(schedule(0)) == pytest.approx(1e-4)
+    assert float(schedule(50)) == pytest.approx(5e-5, rel=1e-3)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-12)
+    assert float(schedule(150)) == pytest.approx(0.0, abs=1e-12)
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
