@@ -67,6 +67,14 @@ _PUBLISHED_TOP1 = {"resnet50": "74.9%", "resnet101": "76.4%", "resnet152": "76.6
                    "resnet50v2": "76.0%", "resnet101v2": "77.2%", "resnet152v2": "78.0%",
                    "resnet18": "69.76%", "resnet34": "73.31%"}
 _TORCHVISION_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34-b627a593.pth"}
+#: CIFAR-10 weights trained by this project, shipped in keras_resnet/weights/
+#: (packed by training/package_weights.py): sha256, val top-1 on the 5k split, recipe.
+_CIFAR10_FILES = {
+    "resnet20": ("828fb75a6412028f853a70339819ea57ffdaaed8e8c704375ebf1352c68eee29", "87.54%",
+                 "training/configs/cifar10_resnet20_short_ls.flags: 30 epochs, batch 64, "
+                 "Nesterov, label smoothing 0.1, cosine, this 2-core CPU (not yet the paper's "
+                 "64k-step recipe)"),
+}
 _KERAS_LICENSE = ("MIT (keras-applications; v1 ported from the authors' Caffe models, "
                   "v2 trained by the Keras team)")
 
@@ -90,15 +98,12 @@ def _table() -> list[PretrainedWeights]:
                 model, "imagenet", include_top, TORCHVISION + filename, prefix,
                 "torchvision_pth", "BSD-3-Clause (torchvision, IMAGENET1K_V1)", 224, "torch",
                 1000, "imagenet", f"ImageNet top-1 {_PUBLISHED_TOP1[model]} (torchvision)"))
-    for include_top in (True, False):  # one file with the top; the no-top model copies by name
-        rows.append(PretrainedWeights(
-            "resnet20", "cifar10", include_top, "package:cifar10_resnet20.weights.h5",
-            "828fb75a6412028f853a70339819ea57ffdaaed8e8c704375ebf1352c68eee29",
-            "keras_weights_h5", "Apache-2.0 (keras-resnet)", 32, "cifar10", 10, "cifar10",
-            "CIFAR-10 val 87.54% (5k held out; ours)",
-            "training/configs/cifar10_resnet20_short_ls.flags: 30 epochs, batch 64, Nesterov, "
-            "label smoothing 0.1, cosine, this 2-core CPU (not yet the paper's 64k-step "
-            "recipe)"))
+    for model, (file_hash, accuracy, recipe) in _CIFAR10_FILES.items():
+        for include_top in (True, False):  # one file with the top; no top copies by name
+            rows.append(PretrainedWeights(
+                model, "cifar10", include_top, f"package:cifar10_{model}.weights.h5",
+                file_hash, "keras_weights_h5", "Apache-2.0 (keras-resnet)", 32, "cifar10", 10,
+                "cifar10", f"CIFAR-10 val {accuracy} (5k held out; ours)", recipe))
     return rows
 
 
