@@ -13,6 +13,10 @@ from typing import Literal
 import keras
 from keras import ops
 
+#: The decays and warmups the schedule knows (train.py's flags offer exactly these).
+DECAYS = ("step", "cosine", "linear")
+WARMUPS = ("linear", "constant")
+
 
 @keras.saving.register_keras_serializable(package="keras_resnet")
 class ResNetSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -34,10 +38,10 @@ class ResNetSchedule(keras.optimizers.schedules.LearningRateSchedule):
                  boundaries: tuple[int, ...] = (), decay_rate: float = 0.1,
                  warmup_steps: int = 0, warmup: Literal["linear", "constant"] = "linear",
                  warmup_lr: float = 0.0):
-        if decay not in ("step", "cosine", "linear"):
-            raise ValueError(f"decay must be 'step', 'cosine' or 'linear'; got {decay!r}.")
-        if warmup not in ("linear", "constant"):
-            raise ValueError(f"warmup must be 'linear' or 'constant'; got {warmup!r}.")
+        if decay not in DECAYS:
+            raise ValueError(f"decay must be one of {DECAYS}; got {decay!r}.")
+        if warmup not in WARMUPS:
+            raise ValueError(f"warmup must be one of {WARMUPS}; got {warmup!r}.")
         if list(boundaries) != sorted(boundaries):
             raise ValueError(f"boundaries must increase; got {boundaries}.")
         self.base_lr = float(base_lr)

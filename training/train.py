@@ -15,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 from keras_resnet.preprocessing import NORMALIZATION  # noqa: E402
+from training import schedules  # noqa: E402
 from training.distribute import DISTRIBUTIONS  # noqa: E402
 from training.flagfile import parse_flags, read_flagfile  # noqa: E402
 
@@ -54,13 +55,13 @@ flags.DEFINE_integer("epochs", 1, "Epochs to train (ignored when --train_steps >
 flags.DEFINE_integer("train_steps", 0, "Total optimizer steps (the paper: 64000 on CIFAR); "
                      "0: --epochs full epochs.", lower_bound=0)
 flags.DEFINE_float("lr", 0.1, "Base learning rate (after warmup).", lower_bound=0.0)
-flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine", "linear"],
+flags.DEFINE_enum("lr_schedule", "step", list(schedules.DECAYS),
                   "step: x0.1 at each --lr_boundaries; cosine or linear: to zero at the last "
                   "step.")
 flags.DEFINE_list("lr_boundaries", [], "Where the step schedule divides the lr by 10.")
 flags.DEFINE_enum("lr_boundaries_unit", "steps", ["steps", "epochs"],
                   "Unit of --lr_boundaries.")
-flags.DEFINE_enum("warmup", "linear", ["linear", "constant"],
+flags.DEFINE_enum("warmup", "linear", list(schedules.WARMUPS),
                   "linear: ramp 0 -> lr; constant: hold --warmup_lr (the paper's ResNet-110).")
 flags.DEFINE_integer("warmup_steps", 0, "Warmup length in optimizer steps.", lower_bound=0)
 flags.DEFINE_float("warmup_epochs", 0.0, "Warmup length in epochs (when --warmup_steps is 0).",
