@@ -57,5 +57,25 @@ def test_restore_without_checkpoint_and_with_a_missing_file(tmp_path):
         checkpoints.latest(str(tmp_path))
 
 
+
+def test_checkpoints_every_n_steps_also_with_steps_per_execution(tmp_path, monkeypatch):
+    """With steps_per_execution = 4 the callback sees steps 4, 8, 10: a save every 6 steps
+    happens at 8 (the first call past 6), then at the epoch's end."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", steps_per_execution=4)
+    saved = []
+    real_save = checkpoints.save
+
+    def spy(model, model_dir, step, epoch, keep=2):
+        saved.append(step)
+        return real_save(model, model_dir, step, epoch, keep)
+
+    monkeypatch.setattr(checkpoints, "save", spy)
+    callback = checkpoints.Checkpointer(str(tmp_path), steps_per_epoch=10, every_steps=6)
+    model.fit(np.ones((40, 3)), np.zeros((40, 2)), batch_size=4, epochs=1, verbose=0,
+              callbacks=[callback])
+    assert saved == [8, 10]
+    assert checkpoints.latest(str(tmp_path))["step"] == 10
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -7,7 +7,7 @@ import sys
 import pytest
 import tensorflow_datasets as tfds
 
-from training import trainer
+from training import callbacks, trainer
 from training.callbacks import best_epoch
 
 pytestmark = pytest.mark.tf_backend
@@ -69,6 +69,21 @@ def test_resumed_run_keeps_a_better_best_model(image_folder, tmp_path):
     assert len(history.read_text().splitlines()) == 3  # the second epoch did run
     assert best.read_bytes() == kept
 
+
+
+def test_throughput_counts_steps_not_calls(monkeypatch):
+    """With steps_per_execution = 4 Keras reports batches 3 and 7: 8 batches, not 2."""
+    clock = iter([0.0, 1.0, 2.0, 2.0])
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
+    throughput = callbacks.Throughput(global_batch_size=32)
+    throughput.on_epoch_begin(0)
+    logs = {}
+    throughput.on_train_batch_end(3, logs)
+    assert logs["img/s"] == pytest.approx(4 * 32 / 1.0)
+    throughput.on_train_batch_end(7, logs)
+    assert logs["img/s"] == pytest.approx(8 * 32 / 2.0)
+    throughput.on_epoch_end(0, logs)
+    assert logs["img_per_sec"] == pytest.approx(128.0)
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -30,7 +30,9 @@ class Throughput(keras.callbacks.Callback):
         self._start, self._batches = time.perf_counter(), 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches += 1
+        # `batch` is the epoch's last step done: with steps_per_execution = k, Keras calls
+        # this once per k steps, so counting calls would undercount k-fold.
+        self._batches = batch + 1
         if logs is not None:
             logs["img/s"] = self._rate()
 

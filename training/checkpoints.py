@@ -117,10 +117,17 @@ class Checkpointer(keras.callbacks.Callback):
         self.every_steps = every_steps
         self.enabled = enabled
 
+    def on_train_begin(self, logs=None):
+        self._last = optimizer_step(self.model)
+
     def on_train_batch_end(self, batch, logs=None):
+        # Saves when a multiple of every_steps was passed: with steps_per_execution = k this
+        # runs once per k steps, so the step count itself may skip the multiple.
         step = optimizer_step(self.model)
-        if self.enabled and self.every_steps and step % self.every_steps == 0:
+        if (self.enabled and self.every_steps
+                and step // self.every_steps > self._last // self.every_steps):
             save(self.model, self.model_dir, step, step // self.steps_per_epoch)
+            self._last = step
 
     def on_epoch_end(self, epoch, logs=None):
         if self.enabled:
