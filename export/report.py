@@ -49,8 +49,7 @@ def markdown(report: dict) -> str:
         q = report["qat"]
         lines += ["", f"QAT: tf_keras twin max |diff| vs Keras {q['twin_max_abs_diff']:.2e}; "
                   f"fine-tuned {q['epochs']} epoch(s) on {q['train_images']} images, "
-                  f"lr {q['lr']}" + (f", {q['lr_schedule']}" if q.get("lr_schedule") else "")
-                  + "."]
+                  f"lr {q['lr']}, {q['lr_schedule']}."]
     lines += ["", f"Machine: {report['machine']}; LiteRT {report['litert_version']}, XNNPACK, "
               f"batch 1, {report['latency_runs']} timed runs per figure."]
     return "\n".join(lines) + "\n"

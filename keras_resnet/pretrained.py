@@ -76,7 +76,7 @@ _CIFAR10_FILES = {
                  "64k-step recipe)"),
     "resnet56": ("a1ac72bbe8b7fa521f3aa3bc79af91835430e8933302262ca0a526cc52c28ece", "87.52%",
                  "training/configs/cifar10_resnet56_short_ls.flags: ResNet-20's recipe cut to "
-                 "15 epochs (about 6 min each on this 2-core CPU; not yet the paper's "
+                 "15 epochs (about 5-6 min each on this 2-core CPU; not yet the paper's "
                  "64k-step recipe)"),
 }
 _KERAS_LICENSE = ("MIT (keras-applications; v1 ported from the authors' Caffe models, "
