@@ -1,5 +1,5 @@
 """Callbacks of the fit loop: throughput in the progress bar, a hard stop on a non-finite loss,
-and the best model kept by validation accuracy."""
+the best model kept by validation accuracy, and training curves finer than an epoch."""
 
 from __future__ import annotations
 
@@ -101,3 +101,56 @@ class BestModel(keras.callbacks.Callback):
         if self.enabled and value is not None and value > self.best:
             self.best = float(value)
             save_model(self.saved_model or self.model, self.path)
+
+
+class StepLog(keras.callbacks.Callback):
+    """Appends the training loss and accuracy of every window of `every` optimizer steps to a
+    CSV (``step,epoch,loss,accuracy``): curves finer than history.csv's one row per epoch.
+
+    Keras logs running means since the epoch began; a window's mean is recovered from two of
+    them, ``(n2 * m2 - n1 * m1) / (n2 - n1)``, so the rows are exact window averages. A resumed
+    run first drops the rows past the step it resumed from.
+    """
+
+    FIELDS = ("step", "epoch", "loss", "accuracy")
+
+    def __init__(self, path: str, every: int, steps_per_epoch: int, resumed_step: int = 0):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"StepLog needs every >= 1, got {every}")
+        self.path, self.every, self.steps_per_epoch = path, every, steps_per_epoch
+        self._truncate(resumed_step)
+
+    def _truncate(self, step: int) -> None:
+        if not os.path.isfile(self.path):
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(self.FIELDS)
+            return
+        with open(self.path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        with open(self.path + ".tmp", "w", newline="") as f:
+            writer = csv.DictWriter(f, self.FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(self.path + ".tmp", self.path)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._first_step = optimizer_step(self.model)  # a resumed epoch starts mid-way
+        self._seen = (0, 0.0, 0.0)  # steps of this fit call so far, their summed loss, accuracy
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if "loss" not in logs or "accuracy" not in logs:
+            return
+        n = batch + 1  # steps done in this fit call (steps_per_execution: every k-th call)
+        step = self._first_step + n
+        n0, loss0, acc0 = self._seen
+        if step // self.every == (step - n + n0) // self.every and n < self.params.get("steps", 0):
+            return  # no window boundary crossed since the last row, and not the epoch's end
+        loss, acc = float(logs["loss"]) * n, float(logs["accuracy"]) * n
+        if n > n0:
+            row = (step, (step - 1) // self.steps_per_epoch,
+                   (loss - loss0) / (n - n0), (acc - acc0) / (n - n0))
+            with open(self.path, "a", newline="") as f:
+                csv.writer(f).writerow(row)
+        self._seen = (n, loss, acc)

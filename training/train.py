@@ -91,6 +91,10 @@ flags.DEFINE_integer("logical_cpus", 0,
                      lower_bound=0)
 flags.DEFINE_integer("checkpoint_every_steps", 0,
                      "Also checkpoint every N steps (always at each epoch end).", lower_bound=0)
+flags.DEFINE_integer("log_every_steps", 0,
+                     "Also write the training loss/accuracy of every N steps to "
+                     "model_dir/steps.csv (0: only history.csv's one row per epoch).",
+                     lower_bound=0)
 flags.DEFINE_bool("cache", True, "Cache decoded training images in memory (tf.data).")
 flags.DEFINE_enum("input_pipeline", "auto", ["auto", "tf.data", "numpy"],
                   "tf.data: TensorFlow's loader, augmentation on the host; numpy: Pillow "
@@ -160,6 +164,7 @@ def _config(dtype: str):
         shortcut=FLAGS.shortcut, zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
         jit_compile=FLAGS.jit_compile,
         distribution=FLAGS.distribution, checkpoint_every_steps=FLAGS.checkpoint_every_steps,
+        log_every_steps=FLAGS.log_every_steps,
         cache=FLAGS.cache, input_pipeline=FLAGS.input_pipeline,
         steps_per_execution=FLAGS.steps_per_execution, seed=FLAGS.seed, verbose=FLAGS.verbose)
 

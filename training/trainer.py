@@ -29,6 +29,7 @@ from training import checkpoints
 from training.callbacks import (
     BestModel,
     RunProgress,
+    StepLog,
     StopOnNonFiniteLoss,
     Throughput,
     best_epoch,
@@ -80,6 +81,7 @@ class TrainConfig:
     jit_compile: bool = False
     distribution: str = "auto"
     checkpoint_every_steps: int = 0
+    log_every_steps: int = 0
     shuffle_buffer: int = 50_000
     cache: bool = True
     input_pipeline: str = "auto"
@@ -317,6 +319,9 @@ def fit(plan: Plan) -> dict:
                  keras.callbacks.CSVLogger(history, append=True),
                  BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief,
                            model=backbone, best=kept[1] if kept else -math.inf)]
+    if cfg.log_every_steps and chief:
+        callbacks.append(StepLog(os.path.join(out_dir, "steps.csv"), cfg.log_every_steps, spe,
+                                 resumed_step=step))
     if _tensorboard_available():
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "logs")))
     else:
