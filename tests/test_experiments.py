@@ -42,6 +42,10 @@ def test_degradation_then_cifar_table_share_their_runs(tmp_path):
         assert row in text
     assert "quick mode" in text and "training error rises with depth in 0 of 0" in text
     assert sorted(os.listdir(runs)) == ["plain20", "plain20.log", "resnet20", "resnet20.log"]
+    run = runner.train("resnet20", runner.config("cifar10_resnet20"), [], runs)  # read back
+    steps, accuracy = run.training_curve("accuracy")
+    assert steps == [10, 20, 30, 40, 42, 50, 60]  # 42: the first epoch's end
+    assert all(0 <= a <= 1 for a in accuracy)
 
     out = experiment("cifar_table", "--quick", "--depths=20", f"--out={runs}",
                      f"--figures={figures}")

@@ -56,12 +56,13 @@ def main(argv: list[str]) -> None:
         for index, depth in enumerate(depths):
             run = cifar_runs.cifar_run(kind, depth, FLAGS.out, FLAGS.dataset, FLAGS.quick,
                                        FLAGS.train_steps)
-            x = run.iterations()
             color = f"C{index}"
+            steps, train_acc = run.training_curve("accuracy")
+            ax.plot(steps, [100 * (1 - a) for a in train_acc], "--", color=color, linewidth=1)
             train_err = [100 * (1 - a) for a in run.series("accuracy")]
             val_err = [100 * (1 - a) for a in run.series("val_accuracy")]
-            ax.plot(x, train_err, "--", color=color, linewidth=1)
-            ax.plot(x, val_err, "-", color=color, linewidth=1.5, label=f"{title}-{depth}")
+            ax.plot(run.iterations(), val_err, "o-", color=color, linewidth=1.5, markersize=3,
+                    label=f"{title}-{depth}")
             final[kind][depth] = 1 - run.history[-1]["accuracy"]
             rows.append([f"{title}-{depth}", f"{run.metrics['params']:,}",
                          f"{train_err[-1]:.2f}", f"{val_err[-1]:.2f}", run.metrics["steps"]])
@@ -75,8 +76,9 @@ def main(argv: list[str]) -> None:
     table = figures.markdown_table(
         ["model", "params", "final training error (%)", "final val error (%)", "steps"], rows)
     text = (f"# Degradation: plain vs ResNet on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
-            "Training error is the running error of the last epoch on augmented images; val "
-            "error is on the held-out split.\n\n" + "\n".join(claim(final)) + "\n")
+            "Final training error is the running error of the last epoch on augmented images "
+            "(the dashed curves: the error of each window of steps the run logged); val "
+            "error is on the held-out split, after each epoch.\n\n" + "\n".join(claim(final)) + "\n")
     figures.publish(FLAGS.figures, "degradation", fig, text)
 
 

@@ -1,6 +1,6 @@
 """The training runs behind an experiment: `training/train.py` in a subprocess per run, each in
 its own model_dir (so a rerun resumes an interrupted run and skips a finished one), and the
-per-epoch curves read back from its history.csv."""
+curves read back from its history.csv (per epoch) and steps.csv (per N steps, if written)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,14 @@ QUICK_OVERRIDES = [f"--dataset=folder:{SAMPLE_DATA}", "--batch_size=64", "--warm
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """A finished run: its curves (one dict per epoch) and its metrics.json."""
+    """A finished run: its curves (one dict per epoch; one per window of steps, if the run
+    wrote steps.csv) and its metrics.json."""
 
     name: str
     model_dir: str
     history: list[dict[str, float]]
     metrics: dict
+    steps: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
     def iterations(self) -> list[int]:
         """The optimizer step at the end of each history row."""
@@ -40,6 +42,13 @@ class Run:
 
     def series(self, key: str) -> list[float]:
         return [row[key] for row in self.history]
+
+    def training_curve(self, key: str) -> tuple[list[int], list[float]]:
+        """(steps, values) of a training metric: steps.csv's windows when the run wrote them,
+        else history.csv's epochs."""
+        if self.steps:
+            return [int(row["step"]) for row in self.steps], [row[key] for row in self.steps]
+        return self.iterations(), self.series(key)
 
 
 def config(name: str) -> str:
@@ -60,6 +69,14 @@ def read_history(path: str) -> list[dict[str, float]]:
             values = {k: float(v) for k, v in row.items() if v not in ("", None)}
             rows[int(values["epoch"])] = values
     return [rows[e] for e in sorted(rows)]
+
+
+def read_steps(path: str) -> list[dict[str, float]]:
+    """steps.csv (train.py --log_every_steps) as one row per window; [] when there is none."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def _free_port() -> int:
@@ -116,4 +133,5 @@ def train(name: str, flagfile: str, overrides: list[str], out: str,
         print(f"[{name}] done in {time.perf_counter() - start:.0f} s", flush=True)
     with open(metrics_path) as f:
         metrics = json.load(f)
-    return Run(name, model_dir, read_history(os.path.join(model_dir, "history.csv")), metrics)
+    return Run(name, model_dir, read_history(os.path.join(model_dir, "history.csv")), metrics,
+               read_steps(os.path.join(model_dir, "steps.csv")))
