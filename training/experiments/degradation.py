@@ -78,7 +78,8 @@ def main(argv: list[str]) -> None:
     text = (f"# Degradation: plain vs ResNet on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
             "Final training error is the running error of the last epoch on augmented images "
             "(the dashed curves: the error of each window of steps the run logged); val "
-            "error is on the held-out split, after each epoch.\n\n" + "\n".join(claim(final)) + "\n")
+            "error is on the held-out split, after each epoch.\n\n"
+            + "\n".join(claim(final)) + "\n")
     figures.publish(FLAGS.figures, "degradation", fig, text)
 
 
