@@ -10,7 +10,7 @@ import time
 
 import keras
 
-from training.checkpoints import optimizer_step, save_model
+from training.checkpoints import atomic_path, optimizer_step, save_model
 
 
 class NonFiniteLossError(RuntimeError):
@@ -122,17 +122,14 @@ class StepLog(keras.callbacks.Callback):
         self._truncate(resumed_step)
 
     def _truncate(self, step: int) -> None:
-        if not os.path.isfile(self.path):
-            with open(self.path, "w", newline="") as f:
-                csv.writer(f).writerow(self.FIELDS)
-            return
-        with open(self.path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-        with open(self.path + ".tmp", "w", newline="") as f:
+        rows = []
+        if os.path.isfile(self.path):
+            with open(self.path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, self.FIELDS)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(self.path + ".tmp", self.path)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._first_step = optimizer_step(self.model)  # a resumed epoch starts mid-way
