@@ -11,6 +11,7 @@ import time
 import keras
 
 from training.checkpoints import atomic_path, optimizer_step, save_model
+from training.weight_average import averaged_weights
 
 
 class NonFiniteLossError(RuntimeError):
@@ -100,7 +101,8 @@ class BestModel(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if self.enabled and value is not None and value > self.best:
             self.best = float(value)
-            save_model(self.saved_model or self.model, self.path)
+            with averaged_weights(self.model):  # what was validated, if weights are averaged
+                save_model(self.saved_model or self.model, self.path)
 
 
 class StepLog(keras.callbacks.Callback):

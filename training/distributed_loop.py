@@ -13,6 +13,7 @@ import keras
 import tensorflow as tf
 
 from training.losses import classification_loss
+from training.weight_average import averaged_weights
 
 
 class DistributedLoop:
@@ -89,7 +90,8 @@ class DistributedLoop:
             loss_sum += float(self._train_step(iterator))
             logs = {"loss": loss_sum / (batch + 1), **self._results()}
             callbacks.on_train_batch_end(batch, logs)
-        logs = {**logs, **self.evaluate(val_ds)}
+        with averaged_weights(self.model):
+            logs = {**logs, **self.evaluate(val_ds)}
         callbacks.on_epoch_end(epoch, logs)
         callbacks.on_train_end(logs)
         return logs

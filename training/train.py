@@ -74,6 +74,11 @@ flags.DEFINE_float("label_smoothing", 0.0, "Label smoothing of the cross-entropy
 flags.DEFINE_float("weight_decay", 1e-4, "L2 weight decay (the paper's 1e-4).", lower_bound=0.0)
 flags.DEFINE_bool("decay_bn_and_bias", True,
                   "Apply weight decay to BatchNorm parameters and biases too (as the paper).")
+flags.DEFINE_float("ema_decay", 0.0,
+                   "Keep an exponential moving average of the weights with this decay per "
+                   "step (e.g. 0.999) and validate, keep and save the average instead of the "
+                   "raw weights; training continues from the raw ones. 0: off (the paper).",
+                   lower_bound=0.0, upper_bound=0.9999)
 flags.DEFINE_enum("shortcut", None, ["A", "B"], "Downsampling shortcut; default: the model's.")
 flags.DEFINE_bool("zero_init_residual", False,
                   "Start each block's last BatchNorm at gamma=0 (Goyal et al. 2017).")
@@ -161,7 +166,8 @@ def _config(dtype: str):
         warmup_lr=FLAGS.warmup_lr, momentum=FLAGS.momentum,
         nesterov=FLAGS.nesterov, label_smoothing=FLAGS.label_smoothing,
         weight_decay=FLAGS.weight_decay, decay_bn_and_bias=FLAGS.decay_bn_and_bias,
-        shortcut=FLAGS.shortcut, zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
+        ema_decay=FLAGS.ema_decay, shortcut=FLAGS.shortcut,
+        zero_init_residual=FLAGS.zero_init_residual, dtype=dtype,
         jit_compile=FLAGS.jit_compile,
         distribution=FLAGS.distribution, checkpoint_every_steps=FLAGS.checkpoint_every_steps,
         log_every_steps=FLAGS.log_every_steps,
@@ -190,11 +196,17 @@ def _check_same_run(path: str, text: str) -> None:
         return
     old, new = read_flagfile(path), parse_flags(text)
     changed = [k for k in RUN_IDENTITY if old.get(k) != new.get(k)]
+    if _averages(old) != _averages(new):  # the average lives in the checkpoints
+        changed.append("ema_decay")
     if changed:
         was = ", ".join(f"{k}={old.get(k)}" for k in changed)
         raise app.UsageError(
             f"{FLAGS.model_dir} holds a run with different {', '.join(changed)} ({was}); "
             "use another --model_dir, or the same flags to resume it.")
+
+
+def _averages(run_flags: dict) -> bool:
+    return float(run_flags.get("ema_decay") or 0.0) > 0.0  # runs before the flag: off
 
 
 def main(argv: list[str]) -> int:

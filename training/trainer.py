@@ -39,6 +39,7 @@ from training.distribute import Distribution, make_distribution
 from training.image_folder import read_image_folder
 from training.losses import classification_loss
 from training.schedules import ResNetSchedule
+from training.weight_average import EvaluateAverage, averaged_weights, make_sgd
 
 INPUT_PIPELINES = ("auto", "tf.data", "numpy")
 
@@ -75,6 +76,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     weight_decay: float = 1e-4
     decay_bn_and_bias: bool = True
+    ema_decay: float = 0.0
     shortcut: str | None = None
     zero_init_residual: bool = False
     dtype: str = "float32"
@@ -276,8 +278,8 @@ def build_model(plan: Plan) -> keras.Model:
         _add_weight_decay(model, cfg.weight_decay, cfg.decay_bn_and_bias)
         if plan.input_layers is not None:
             model = plan.input_layers(model)
-        optimizer = keras.optimizers.SGD(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
-                                         momentum=cfg.momentum, nesterov=cfg.nesterov)
+        optimizer = make_sgd(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
+                             cfg.momentum, cfg.nesterov, cfg.ema_decay)
         model.compile(optimizer=optimizer, loss=classification_loss(cfg.label_smoothing),
                       metrics=_metrics(), jit_compile=cfg.jit_compile,
                       steps_per_execution=cfg.steps_per_execution)
@@ -314,7 +316,8 @@ def fit(plan: Plan) -> dict:
     history = os.path.join(out_dir, "history.csv")
     kept = best_epoch(history) if step and os.path.isfile(os.path.join(
         cfg.model_dir, "model_best.keras")) else None
-    callbacks = [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
+    callbacks = [EvaluateAverage()] if cfg.ema_decay else []  # validation on the average
+    callbacks += [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
                  checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
                  keras.callbacks.CSVLogger(history, append=True),
                  BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief,
@@ -361,9 +364,11 @@ def fit(plan: Plan) -> dict:
         step = checkpoints.optimizer_step(model)
     wall = time.perf_counter() - start
     if not logs and loop is not None:  # already finished: report the saved model's accuracy
-        logs = loop.evaluate(plan.val_ds)
+        with averaged_weights(model):
+            logs = loop.evaluate(plan.val_ds)
     elif not logs:
-        result = model.evaluate(plan.val_ds, verbose=0, return_dict=True)
+        with averaged_weights(model):
+            result = model.evaluate(plan.val_ds, verbose=0, return_dict=True)
         logs = {f"val_{k}": float(v) for k, v in result.items()}
     metrics = {
         "model": cfg.model, "dataset": cfg.dataset, "steps": step,
@@ -377,7 +382,8 @@ def fit(plan: Plan) -> dict:
         "input_pipeline": input_pipeline(cfg), "backend": keras.backend.backend(),
     }
     if chief:
-        checkpoints.save_model(backbone, os.path.join(cfg.model_dir, "model.keras"))
+        with averaged_weights(model):
+            checkpoints.save_model(backbone, os.path.join(cfg.model_dir, "model.keras"))
         write_text(os.path.join(cfg.model_dir, "metrics.json"), json.dumps(metrics, indent=2))
     return metrics
 
