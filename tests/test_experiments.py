@@ -44,7 +44,8 @@ def test_degradation_then_cifar_table_share_their_runs(tmp_path):
     assert sorted(os.listdir(runs)) == ["plain20", "plain20.log", "resnet20", "resnet20.log"]
     run = runner.train("resnet20", runner.config("cifar10_resnet20"), [], runs)  # read back
     steps, accuracy = run.training_curve("accuracy")
-    assert steps == [10, 20, 30, 40, 42, 50, 60]  # 42: the first epoch's end
+    # 42, the first epoch's end, closes a 2-step window: merged into the one before.
+    assert steps == [10, 20, 30, 42, 50, 60]
     assert all(0 <= a <= 1 for a in accuracy)
 
     out = experiment("cifar_table", "--quick", "--depths=20", f"--out={runs}",
@@ -112,6 +113,15 @@ def test_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
 def test_unknown_flagfile_names_the_shipped_ones():
     with pytest.raises(ValueError, match="cifar10_resnet20"):
         runner.config("cifar10_resnet21")
+
+
+def test_training_curve_merges_an_epochs_short_last_window():
+    rows = [(25, 0, 1.0), (50, 0, 0.8), (51, 0, 0.2), (75, 1, 0.6), (100, 1, 0.5)]
+    run = runner.Run("r", "d", [], {"steps_per_epoch": 51, "steps": 100},
+                     [{"step": s, "epoch": e, "loss": v} for s, e, v in rows])
+    steps, loss = run.training_curve("loss")
+    assert steps == [25, 51, 75, 100]  # step 51 closed a 1-step window: merged into 26..50
+    assert loss == pytest.approx([1.0, (25 * 0.8 + 0.2) / 26, 0.6, 0.5])
 
 
 if __name__ == "__main__":

@@ -45,10 +45,27 @@ class Run:
 
     def training_curve(self, key: str) -> tuple[list[int], list[float]]:
         """(steps, values) of a training metric: steps.csv's windows when the run wrote them,
-        else history.csv's epochs."""
-        if self.steps:
-            return [int(row["step"]) for row in self.steps], [row[key] for row in self.steps]
-        return self.iterations(), self.series(key)
+        else history.csv's epochs. An epoch's last window, cut short by the epoch's end (a
+        step or two: a noisy mean), is merged into the window before it, weighted by steps."""
+        if not self.steps:
+            return self.iterations(), self.series(key)
+        ends = [int(row["step"]) for row in self.steps]
+        lengths = [b - a for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        usual = sorted(lengths)[len(lengths) // 2]
+        steps: list[int] = []
+        values: list[float] = []
+        for i, row in enumerate(self.steps):
+            same_epoch = i and self.steps[i - 1]["epoch"] == row["epoch"]
+            if same_epoch and 2 * lengths[i] < usual:
+                before = lengths[i - 1]
+                values[-1] = ((values[-1] * before + row[key] * lengths[i])
+                              / (before + lengths[i]))
+                steps[-1] = ends[i]
+                lengths[i] += before
+            else:
+                steps.append(ends[i])
+                values.append(row[key])
+        return steps, values
 
 
 def config(name: str) -> str:
