@@ -1,5 +1,6 @@
 """--ema_decay: the weight average is validated and saved; training goes on from raw weights."""
 
+import csv
 import json
 import os
 
@@ -7,7 +8,9 @@ import keras
 import numpy as np
 import pytest
 
+import keras_resnet
 from training import checkpoints, trainer
+from training.trainer import backbone_of
 from training.weight_average import averaged_weights, make_sgd
 
 pytestmark = pytest.mark.tf_backend
@@ -72,3 +75,13 @@ def test_trainer_validates_and_saves_the_average(image_folder, tmp_path):
     assert evaluated["top1"] == pytest.approx(metrics["val_accuracy"], abs=1e-6)
     logged = json.load(open(os.path.join(cfg.model_dir, "metrics.json")))
     assert logged["val_accuracy"] == metrics["val_accuracy"]
+    # history.csv also has the raw weights' accuracy, which is what the raw model scores.
+    with open(os.path.join(cfg.model_dir, "history.csv")) as f:
+        last = list(csv.DictReader(f))[-1]
+    raw_model = keras_resnet.get_model("resnet20", input_shape=(12, 12, 3), classes=3,
+                                       classifier_activation=None)
+    raw_model.set_weights(backbone_of(model).get_weights())
+    raw_model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+    raw_top1 = raw_model.evaluate(plan.val_ds, return_dict=True, verbose=0)["accuracy"]
+    assert float(last["val_raw_accuracy"]) == pytest.approx(raw_top1, abs=1e-6)

@@ -316,7 +316,9 @@ def fit(plan: Plan) -> dict:
     history = os.path.join(out_dir, "history.csv")
     kept = best_epoch(history) if step and os.path.isfile(os.path.join(
         cfg.model_dir, "model_best.keras")) else None
-    callbacks = [EvaluateAverage()] if cfg.ema_decay else []  # validation on the average
+    multi_worker = _is_multi_worker(plan.strategy)
+    # Validation on the average (and, where Keras' evaluate works, on the raw weights too).
+    callbacks = [EvaluateAverage(None if multi_worker else plan.val_ds)] if cfg.ema_decay else []
     callbacks += [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
                  checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
                  keras.callbacks.CSVLogger(history, append=True),
@@ -340,7 +342,7 @@ def fit(plan: Plan) -> dict:
     # Keras 3's fit() fails under MultiWorkerMirroredStrategy (keras-team/keras#20585): there
     # the epochs run through a loop of our own, with the same callbacks.
     loop = None
-    if _is_multi_worker(plan.strategy):
+    if multi_worker:
         from training.distributed_loop import DistributedLoop
 
         loop = DistributedLoop(model, plan.strategy, cfg.global_batch_size,

@@ -39,10 +39,19 @@ def uses_average(model: keras.Model) -> bool:
 
 
 class EvaluateAverage(keras.callbacks.SwapEMAWeights):
-    """Validation inside `fit` runs on the averaged weights (swapped back afterwards)."""
+    """Validation inside `fit` runs on the averaged weights (swapped back afterwards). Given
+    the validation data, each epoch also validates the raw weights and logs their accuracy as
+    ``val_raw_accuracy`` (callbacks after this one see it, e.g. the CSV log)."""
 
-    def __init__(self):
+    def __init__(self, raw_validation=None):
         super().__init__(swap_on_epoch=False)
+        self.raw_validation = raw_validation
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.raw_validation is not None and logs is not None and "val_accuracy" in logs:
+            result = self.model.evaluate(self.raw_validation, verbose=0, return_dict=True)
+            logs["val_raw_accuracy"] = float(result["accuracy"])
 
 
 @contextlib.contextmanager
