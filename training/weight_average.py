@@ -34,8 +34,10 @@ def make_sgd(learning_rate, momentum: float, nesterov: bool, ema_decay: float = 
 
 
 def uses_average(model: keras.Model) -> bool:
-    """Whether `model`'s optimizer keeps a weight average."""
-    return isinstance(getattr(model, "optimizer", None), AveragingSGD)
+    """Whether `model`'s optimizer keeps a weight average (also inside the loss-scaling
+    wrapper mixed_float16 puts around it)."""
+    optimizer = getattr(model, "optimizer", None)
+    return isinstance(getattr(optimizer, "inner_optimizer", optimizer), AveragingSGD)
 
 
 class EvaluateAverage(keras.callbacks.SwapEMAWeights):
