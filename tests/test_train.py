@@ -58,9 +58,12 @@ def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
     more = train(flags(image_folder, model_dir, epochs=4))
     assert "resuming from step 6" in more.stdout
     assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 12
-    evaluation = train(flags(image_folder, model_dir, mode="eval"))
+    evaluation = train(flags(image_folder, model_dir, mode="eval", eval_flip=True))
     assert evaluation.returncode == 0, evaluation.stderr[-2000:]
-    assert "top-1" in evaluation.stdout and "on 9 images" in evaluation.stdout
+    lines = [line for line in evaluation.stdout.splitlines() if "top-1" in line]
+    assert len(lines) == 2 and all("on 9 images" in line for line in lines), evaluation.stdout
+    assert "mirror" in lines[1] and "mirror" not in lines[0]
+    assert "eval_flip" not in open(os.path.join(model_dir, "flags.txt")).read()
 
 
 def test_sigkill_mid_run_then_resume(image_folder, tmp_path):

@@ -115,10 +115,15 @@ flags.DEFINE_integer("verbose", 1, "Keras fit verbosity: 0 silent, 1 progress ba
                      "per epoch.", lower_bound=0, upper_bound=2)
 flags.DEFINE_string("eval_model", None,
                     "--mode=eval: the .keras file (default: MODEL_DIR/model_best.keras).")
+flags.DEFINE_bool("eval_flip", False,
+                  "--mode=eval: also report the top-1/top-5 of each image's prediction averaged "
+                  "with its mirror image's (horizontal-flip test-time augmentation).")
 
 flags.mark_flags_as_required(["model", "dataset", "model_dir"])
 # Flags that must not change when a model_dir is resumed.
 RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size")
+# Flags that say how this process runs, not what the run is: left out of flags.txt.
+EVAL_ONLY = ("mode", "eval_model", "eval_flip", "logical_cpus")
 
 
 def _resolved_dtype() -> str:
@@ -178,7 +183,7 @@ def _config(dtype: str):
 def _flags_text(dtype: str) -> str:
     lines = []
     for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__]):
-        if flag.name in ("mode", "eval_model", "logical_cpus") or flag.value is None:
+        if flag.name in EVAL_ONLY or flag.value is None:
             continue
         value = dtype if flag.name == "dtype" else flag.value
         if isinstance(value, bool):
@@ -229,9 +234,11 @@ def main(argv: list[str]) -> int:
     plan = trainer.prepare(_config(dtype), distribution)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
-        result = trainer.evaluate(path, plan)
-        print(f"{path}: top-1 {result['top1']:.4f}, top-5 {result['top5']:.4f} on "
-              f"{result['images']} images")
+        for flip in (False, True) if FLAGS.eval_flip else (False,):
+            result = trainer.evaluate(path, plan, flip=flip)
+            how = " (averaged with the mirror images)" if flip else ""
+            print(f"{path}: top-1 {result['top1']:.4f}, top-5 {result['top5']:.4f} on "
+                  f"{result['images']} images{how}")
         return 0
     text = _flags_text(dtype)
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")

@@ -398,15 +398,35 @@ def _tensorboard_available() -> bool:
     return True
 
 
-def evaluate(model_path: str, plan: Plan) -> dict:
-    """Top-1/top-5 of a saved `.keras` model on the plan's validation split."""
+def flip_averaged(model: keras.Model) -> keras.Model:
+    """`model` whose output is the mean of its class probabilities on each image and on the
+    image mirrored left-right: horizontal-flip test-time augmentation. Weights are shared;
+    logits (the trainer's models) go through a softmax first, a softmax head is used as is."""
+    head = getattr(model.layers[-1], "activation", None)
+    probabilities_out = head is keras.activations.softmax
+
+    def probabilities(x):
+        x = keras.ops.cast(model(x), "float32")
+        return x if probabilities_out else keras.ops.softmax(x)
+
+    inputs = keras.Input(model.input_shape[1:], name="images")
+    mirrored = keras.ops.flip(inputs, axis=2)  # NHWC: axis 2 is the width
+    averaged = (probabilities(inputs) + probabilities(mirrored)) / 2
+    return keras.Model(inputs, averaged, name=f"{model.name}_flip_averaged")
+
+
+def evaluate(model_path: str, plan: Plan, flip: bool = False) -> dict:
+    """Top-1/top-5 of a saved `.keras` model on the plan's validation split; with `flip`, of
+    the average of its predictions on each image and its mirror image (`flip_averaged`)."""
     if not os.path.isfile(model_path):
         raise ValueError(f"no model file at {model_path!r}.")
     model = keras.models.load_model(model_path, safe_mode=True, compile=False)
     if plan.input_layers is not None:  # numpy path: batches are raw pixels
         model = plan.input_layers(model)
+    if flip:
+        model = flip_averaged(model)
     model.compile(metrics=_metrics(),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not flip))
     result = model.evaluate(plan.val_ds, return_dict=True, verbose=0)
     return {"top1": float(result["accuracy"]), "top5": float(result["top5"]),
-            "images": plan.val_examples}
+            "images": plan.val_examples, "flip": flip}
