@@ -126,10 +126,6 @@ def test_step_log_resumes_mid_epoch_without_duplicate_rows(tmp_path, monkeypatch
     assert [int(r[1]) for r in rows] == [0, 0, 0]
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__, "-q"]))
-
-
 def test_flip_averaged_is_the_mean_of_both_views_softmax():
     import keras
     import numpy as np
@@ -152,3 +148,7 @@ def test_flip_averaged_is_the_mean_of_both_views_softmax():
     head.set_weights(model.get_weights())  # the same logits, a softmax head on top
     np.testing.assert_allclose(trainer.flip_averaged(head).predict(x, verbose=0),
                                (plain + mirrored) / 2, atol=1e-6)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -123,7 +123,7 @@ flags.mark_flags_as_required(["model", "dataset", "model_dir"])
 # Flags that must not change when a model_dir is resumed.
 RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size")
 # Flags that say how this process runs, not what the run is: left out of flags.txt.
-EVAL_ONLY = ("mode", "eval_model", "eval_flip", "logical_cpus")
+PROCESS_FLAGS = ("mode", "eval_model", "eval_flip", "logical_cpus")
 
 
 def _resolved_dtype() -> str:
@@ -183,7 +183,7 @@ def _config(dtype: str):
 def _flags_text(dtype: str) -> str:
     lines = []
     for flag in FLAGS.get_key_flags_for_module(sys.modules[__name__]):
-        if flag.name in EVAL_ONLY or flag.value is None:
+        if flag.name in PROCESS_FLAGS or flag.value is None:
             continue
         value = dtype if flag.name == "dtype" else flag.value
         if isinstance(value, bool):
@@ -234,10 +234,12 @@ def main(argv: list[str]) -> int:
     plan = trainer.prepare(_config(dtype), distribution)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
-        for flip in (False, True) if FLAGS.eval_flip else (False,):
-            result = trainer.evaluate(path, plan, flip=flip)
-            how = " (averaged with the mirror images)" if flip else ""
-            print(f"{path}: top-1 {result['top1']:.4f}, top-5 {result['top5']:.4f} on "
+        result = trainer.evaluate(path, plan, flip=FLAGS.eval_flip)
+        views = [("top1", "top5", "")]
+        if FLAGS.eval_flip:
+            views.append(("flip_top1", "flip_top5", " (averaged with the mirror images)"))
+        for top1, top5, how in views:
+            print(f"{path}: top-1 {result[top1]:.4f}, top-5 {result[top5]:.4f} on "
                   f"{result['images']} images{how}")
         return 0
     text = _flags_text(dtype)

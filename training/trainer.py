@@ -415,18 +415,26 @@ def flip_averaged(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, averaged, name=f"{model.name}_flip_averaged")
 
 
+def _top_k(model: keras.Model, plan: Plan, from_logits: bool) -> tuple[float, float]:
+    """Top-1 and top-5 accuracy of `model` on the plan's validation split."""
+    model.compile(metrics=_metrics(),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits))
+    result = model.evaluate(plan.val_ds, return_dict=True, verbose=0)
+    return float(result["accuracy"]), float(result["top5"])
+
+
 def evaluate(model_path: str, plan: Plan, flip: bool = False) -> dict:
-    """Top-1/top-5 of a saved `.keras` model on the plan's validation split; with `flip`, of
-    the average of its predictions on each image and its mirror image (`flip_averaged`)."""
+    """Top-1/top-5 of a saved `.keras` model on the plan's validation split; with `flip`, also
+    `flip_top1`/`flip_top5`: those of its predictions averaged over each image and its mirror
+    image (`flip_averaged`)."""
     if not os.path.isfile(model_path):
         raise ValueError(f"no model file at {model_path!r}.")
     model = keras.models.load_model(model_path, safe_mode=True, compile=False)
     if plan.input_layers is not None:  # numpy path: batches are raw pixels
         model = plan.input_layers(model)
+    top1, top5 = _top_k(model, plan, from_logits=True)
+    result = {"top1": top1, "top5": top5, "images": plan.val_examples}
     if flip:
-        model = flip_averaged(model)
-    model.compile(metrics=_metrics(),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not flip))
-    result = model.evaluate(plan.val_ds, return_dict=True, verbose=0)
-    return {"top1": float(result["accuracy"]), "top5": float(result["top5"]),
-            "images": plan.val_examples, "flip": flip}
+        result["flip_top1"], result["flip_top5"] = _top_k(flip_averaged(model), plan,
+                                                          from_logits=False)
+    return result
