@@ -55,6 +55,25 @@ def test_degradation_then_cifar_table_share_their_runs(tmp_path):
     table = open(os.path.join(figures, "cifar_table.md")).read()
     assert "| ResNet-20 | 0.27M | 0.27M |" in table and "| 8.75 |" in table
 
+    # One family alone: its panel from the runs already there.
+    out = experiment("degradation", "--quick", "--depths=20", "--kinds=resnet",
+                     f"--out={runs}", f"--figures={tmp_path / 'resnet_only'}")
+    assert "[resnet20] finished earlier" in out and "plain20" not in out
+    text = (tmp_path / "resnet_only" / "degradation.md").read_text()
+    assert "# Degradation: ResNet on CIFAR-10" in text and "| ResNet-20 |" in text
+    assert "plain" not in text
+
+
+def test_degradation_rejects_an_unknown_family(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "training/experiments/degradation.py", "--quick", "--kinds=resnet,vgg",
+         f"--out={tmp_path / 'runs'}", f"--figures={tmp_path / 'figures'}"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode != 0
+    assert "--kinds=resnet,vgg" in result.stderr and "plain, resnet" in result.stderr
+    assert not os.listdir(tmp_path)  # nothing trained, nothing written
+
 
 @pytest.mark.tf_backend
 def test_lr_schedules_quick(tmp_path):

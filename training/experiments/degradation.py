@@ -24,6 +24,8 @@ from training.experiments import cifar_runs, figures  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "A few dozen steps on the embedded sample (CI).")
 flags.DEFINE_list("depths", ["20", "32", "44", "56"], "Depths 6n+2 to compare.")
+flags.DEFINE_list("kinds", ["plain", "resnet"],
+                  "The families to train and draw, a panel each: plain, resnet or both.")
 flags.DEFINE_integer("train_steps", 0, "Shorten every run to N steps (0: the paper's 64k).",
                      lower_bound=0)
 flags.DEFINE_string("dataset", cifar_runs.CIFAR_FOLDER, "Training data (folder:PATH or TFDS).")
@@ -31,11 +33,14 @@ flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training r
 flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
 
 
+#: Each family's panel title.
+TITLES = {"plain": "plain", "resnet": "ResNet"}
+
+
 def claim(final_train_error: dict[str, dict[int, float]]) -> list[str]:
     """Whether each family's final training error rises (plain) or falls (ResNet) with depth."""
     lines = []
-    for kind in ("plain", "resnet"):
-        by_depth = final_train_error[kind]
+    for kind, by_depth in final_train_error.items():
         depths = sorted(by_depth)
         pairs = list(zip(depths, depths[1:], strict=False))
         rising = sum(by_depth[b] > by_depth[a] for a, b in pairs)
@@ -49,10 +54,17 @@ def main(argv: list[str]) -> None:
     depths = [int(d) for d in FLAGS.depths]
     if FLAGS.quick and not FLAGS["depths"].present:
         depths = cifar_runs.QUICK_DEPTHS
+    kinds = list(dict.fromkeys(FLAGS.kinds))
+    unknown = [k for k in kinds if k not in TITLES]
+    if unknown or not kinds:
+        raise app.UsageError(f"--kinds={','.join(FLAGS.kinds)}: each must be one of "
+                             f"{', '.join(TITLES)} (e.g. --kinds=resnet to draw the ResNets only).")
     plt = figures.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    rows, final = [], {"plain": {}, "resnet": {}}
-    for ax, kind, title in zip(axes, ("plain", "resnet"), ("plain", "ResNet"), strict=True):
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 4.5), sharey=True,
+                             squeeze=False)
+    rows, final = [], {kind: {} for kind in kinds}
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        title = TITLES[kind]
         for index, depth in enumerate(depths):
             run = cifar_runs.cifar_run(kind, depth, FLAGS.out, FLAGS.dataset, FLAGS.quick,
                                        FLAGS.train_steps)
@@ -70,12 +82,13 @@ def main(argv: list[str]) -> None:
         ax.set_xlabel("iterations")
         ax.grid(alpha=0.3)
         ax.legend()
-    axes[0].set_ylabel("error (%)")
+    axes[0][0].set_ylabel("error (%)")
     what = cifar_runs.describe(FLAGS.quick, FLAGS.train_steps, FLAGS.dataset)
     fig.suptitle(f"CIFAR-10 degradation: {what}", fontsize=9)
     table = figures.markdown_table(
         ["model", "params", "final training error (%)", "final val error (%)", "steps"], rows)
-    text = (f"# Degradation: plain vs ResNet on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
+    families = " vs ".join(TITLES[kind] for kind in kinds)
+    text = (f"# Degradation: {families} on CIFAR-10\n\nRuns: {what}.\n\n{table}\n"
             "Final training error is the running error of the last epoch on augmented images "
             "(the dashed curves: the error of each window of steps the run logged); val "
             "error is on the held-out split, after each epoch.\n\n"
