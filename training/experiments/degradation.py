@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -84,7 +85,8 @@ def main(argv: list[str]) -> None:
         ax.legend()
     axes[0][0].set_ylabel("error (%)")
     what = cifar_runs.describe(FLAGS.quick, FLAGS.train_steps, FLAGS.dataset)
-    fig.suptitle(f"CIFAR-10 degradation: {what}", fontsize=9)
+    fig.suptitle(textwrap.fill(f"CIFAR-10 degradation: {what}", 90 * len(kinds)), fontsize=9)
+    fig.tight_layout()  # room for a wrapped caption above the panels
     table = figures.markdown_table(
         ["model", "params", "final training error (%)", "final val error (%)", "steps"], rows)
     families = " vs ".join(TITLES[kind] for kind in kinds)
