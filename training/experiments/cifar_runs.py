@@ -8,6 +8,8 @@ from training.experiments import runner
 
 #: The real CIFAR-10 training images, 45k/5k split as the flagfiles say.
 CIFAR_FOLDER = "folder:../shared/data/cifar10/train"
+#: The two families of the paper's CIFAR-10 runs (flagfiles cifar10_{kind}{depth}.flags).
+KINDS = ("plain", "resnet")
 #: Quick mode: a few dozen steps on the embedded sample (a smoke run of the whole command).
 QUICK_STEPS = 60
 #: Quick mode's depths when --depths is not given.
@@ -38,8 +40,8 @@ def overrides(dataset: str, quick: bool, train_steps: int = 0) -> list[str]:
 def cifar_run(kind: str, depth: int, out: str, dataset: str = CIFAR_FOLDER,
               quick: bool = False, train_steps: int = 0) -> runner.Run:
     """Trains (or reads back) ``{kind}{depth}`` with the paper's CIFAR-10 recipe."""
-    if kind not in ("plain", "resnet"):
-        raise ValueError(f"kind must be 'plain' or 'resnet', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     name = f"{kind}{depth}"
     return runner.train(name, runner.config(f"cifar10_{name}"),
                         overrides(dataset, quick, train_steps), out)

@@ -25,7 +25,7 @@ from training.experiments import cifar_runs, figures  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "A few dozen steps on the embedded sample (CI).")
 flags.DEFINE_list("depths", ["20", "32", "44", "56"], "Depths 6n+2 to compare.")
-flags.DEFINE_list("kinds", ["plain", "resnet"],
+flags.DEFINE_list("kinds", list(cifar_runs.KINDS),
                   "The families to train and draw, a panel each: plain, resnet or both.")
 flags.DEFINE_integer("train_steps", 0, "Shorten every run to N steps (0: the paper's 64k).",
                      lower_bound=0)
@@ -34,7 +34,7 @@ flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training r
 flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
 
 
-#: Each family's panel title.
+#: Each family's panel title (cifar_runs.KINDS are the families).
 TITLES = {"plain": "plain", "resnet": "ResNet"}
 
 
@@ -56,10 +56,10 @@ def main(argv: list[str]) -> None:
     if FLAGS.quick and not FLAGS["depths"].present:
         depths = cifar_runs.QUICK_DEPTHS
     kinds = list(dict.fromkeys(FLAGS.kinds))
-    unknown = [k for k in kinds if k not in TITLES]
-    if unknown or not kinds:
+    if not kinds or any(k not in cifar_runs.KINDS for k in kinds):
         raise app.UsageError(f"--kinds={','.join(FLAGS.kinds)}: each must be one of "
-                             f"{', '.join(TITLES)} (e.g. --kinds=resnet to draw the ResNets only).")
+                             f"{', '.join(cifar_runs.KINDS)} (e.g. --kinds=resnet to draw the "
+                             "ResNets only).")
     plt = figures.pyplot()
     fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 4.5), sharey=True,
                              squeeze=False)
