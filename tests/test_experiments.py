@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from training.experiments import runner
+from training.experiments import cifar_runs, runner
 from training.experiments.gradient_norms import conv_gradient_norms, ratio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,6 +132,16 @@ def test_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
 def test_unknown_flagfile_names_the_shipped_ones():
     with pytest.raises(ValueError, match="cifar10_resnet20"):
         runner.config("cifar10_resnet21")
+
+
+def test_a_shortened_run_compresses_the_schedule_and_checkpoints_often():
+    args = cifar_runs.overrides("folder:data", quick=False, train_steps=4000)
+    assert "--lr_boundaries=2000,3000" in args and "--warmup_steps=500" in args
+    every = [a for a in args if a.startswith("--checkpoint_every_steps=")]
+    assert every == [f"--checkpoint_every_steps={cifar_runs.CHECKPOINT_EVERY_STEPS}"]
+    quick = cifar_runs.overrides("folder:data", quick=True)
+    assert [a for a in quick if a.startswith("--checkpoint_every_steps=")] == [
+        "--checkpoint_every_steps=0"]  # a smoke run of seconds: epoch-end checkpoints only
 
 
 def test_training_curve_merges_an_epochs_short_last_window():

@@ -20,6 +20,9 @@ LOG_EVERY_STEPS = 25
 #: 56-layer ResNet's loss first climbs to ~15 and needs a few hundred steps to recover (the same
 #: in a PyTorch twin), most of a shortened budget. The paper warms up only ResNet-110.
 SHORT_WARMUP_FRACTION = 1 / 8
+#: Real runs checkpoint this often as well as at each epoch end: a CPU session that ends mid-run
+#: loses at most these steps (an epoch is 351), and the rerun resumes from there.
+CHECKPOINT_EVERY_STEPS = 100
 
 
 def overrides(dataset: str, quick: bool, train_steps: int = 0) -> list[str]:
@@ -28,7 +31,8 @@ def overrides(dataset: str, quick: bool, train_steps: int = 0) -> list[str]:
         args = [*runner.QUICK_OVERRIDES, f"--train_steps={train_steps or QUICK_STEPS}",
                 "--lr_schedule=cosine", "--seed=0", "--log_every_steps=10"]
     else:
-        args = [f"--dataset={dataset}", f"--log_every_steps={LOG_EVERY_STEPS}"]
+        args = [f"--dataset={dataset}", f"--log_every_steps={LOG_EVERY_STEPS}",
+                f"--checkpoint_every_steps={CHECKPOINT_EVERY_STEPS}"]
         if train_steps:  # a shortened run: the paper's schedule compressed to train_steps
             args += [f"--train_steps={train_steps}",
                      f"--lr_boundaries={train_steps // 2},{train_steps * 3 // 4}",
