@@ -57,11 +57,12 @@ def test_degradation_then_cifar_table_share_their_runs(tmp_path):
 
     # One family alone: its panel from the runs already there.
     out = experiment("degradation", "--quick", "--depths=20", "--kinds=resnet",
-                     f"--out={runs}", f"--figures={tmp_path / 'resnet_only'}")
+                     "--error_max=95", f"--out={runs}", f"--figures={tmp_path / 'resnet_only'}")
     assert "[resnet20] finished earlier" in out and "plain20" not in out
     text = (tmp_path / "resnet_only" / "degradation.md").read_text()
     assert "# Degradation: ResNet on CIFAR-10" in text and "| ResNet-20 |" in text
     assert "plain" not in text
+    assert "error axis stops at 95%" in text
 
 
 def test_degradation_rejects_an_unknown_family(tmp_path):

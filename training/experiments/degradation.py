@@ -31,6 +31,9 @@ flags.DEFINE_integer("train_steps", 0, "Shorten every run to N steps (0: the pap
                      lower_bound=0)
 flags.DEFINE_string("dataset", cifar_runs.CIFAR_FOLDER, "Training data (folder:PATH or TFDS).")
 flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training runs.")
+flags.DEFINE_float("error_max", 0.0,
+                   "Top of the error axis in percent, to zoom in on the ends of the curves "
+                   "(the paper's Fig. 6 shows 0-20%); 0: the whole range.", lower_bound=0.0)
 flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
 
 
@@ -84,6 +87,8 @@ def main(argv: list[str]) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     axes[0][0].set_ylabel("error (%)")
+    if FLAGS.error_max:
+        axes[0][0].set_ylim(0, FLAGS.error_max)  # the panels share the axis
     what = cifar_runs.describe(FLAGS.quick, FLAGS.train_steps, FLAGS.dataset)
     fig.suptitle(textwrap.fill(f"CIFAR-10 degradation: {what}", 90 * len(kinds)), fontsize=9)
     fig.tight_layout()  # room for a wrapped caption above the panels
@@ -95,6 +100,8 @@ def main(argv: list[str]) -> None:
             "(the dashed curves: the error of each window of steps the run logged); val "
             "error is on the held-out split, after each epoch.\n\n"
             + "\n".join(claim(final)) + "\n")
+    if FLAGS.error_max:
+        text += f"\nThe figure's error axis stops at {FLAGS.error_max:g}% (--error_max).\n"
     figures.publish(FLAGS.figures, "degradation", fig, text)
 
 
