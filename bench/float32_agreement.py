@@ -7,7 +7,9 @@ the same random images through
   (``TF_ENABLE_ONEDNN_OPTS=0``, a second process: the switch is read at import),
 - LiteRT with XNNPACK, with the builtin kernels, and with the reference kernels,
 
-then prints each one's max |logit diff| from the exact (float64) logits and from each other:
+then prints each one's max |logit diff| from the exact (float64) logits and from each other,
+and the largest such difference after the softmax (the default head, as keras.applications'
+ResNet50 outputs probabilities):
 
     python bench/float32_agreement.py [--model resnet50 --image_size 224 --images 16]
 """
@@ -48,6 +50,13 @@ def _litert_logits(path: str, images: np.ndarray, resolver: str) -> np.ndarray:
         interpreter.invoke()
         out.append(interpreter.get_tensor(target)[0].copy())
     return np.stack(out)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32, as a softmax head computes it."""
+    shifted = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True).astype(np.float32)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def main() -> int:
@@ -107,6 +116,11 @@ def main() -> int:
         row = f"{np.abs(logits[a] - exact).max():11.3e}"
         row += "".join(f"{np.abs(logits[a] - logits[b]).max():18.3e}" for b in names)
         print(a.ljust(width) + row)
+    probs = {name: _softmax(value) for name, value in logits.items()}
+    worst = max(np.abs(probs[a] - probs[b]).max() for a in names for b in names)
+    print(f"after the softmax (float32, {exact.shape[-1]} classes, largest probability "
+          f"{_softmax(exact).max():.4f}): max |probability diff| over all pairs {worst:.3e}, "
+          f"from the exact {max(np.abs(probs[a] - _softmax(exact)).max() for a in names):.3e}")
     return 0
 
 
