@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -55,9 +56,10 @@ def main(argv: list[str]) -> None:
             [p[2] for p in points if p[2] is not None], "s--", label="paper (test)")
     ax.set_xscale("log")
     ax.set_xticks(depths, [str(d) for d in depths])
+    ax.set_xticks([], minor=True)  # the log axis' own minor labels would overprint the depths
     ax.set_xlabel("depth")
     ax.set_ylabel("error (%)")
-    ax.set_title(f"CIFAR-10 ResNets: {what}", fontsize=8)
+    ax.set_title(textwrap.fill(f"CIFAR-10 ResNets: {what}", 80), fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
     table = figures.markdown_table(
