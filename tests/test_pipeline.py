@@ -99,3 +99,52 @@ def test_eval_batch_impossible_split_is_a_clear_error():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def _ramps(n: int, size: int = 12):
+    """`n` images brighter to the right (never black), labelled 0..n-1: a flip shows as a
+    row that darkens to the right, whatever the zero-filled shift of the crop."""
+    import tensorflow as tf
+
+    ramp = np.broadcast_to((20 + 15 * np.arange(size))[None, :, None], (size, size, 3))
+    images = np.repeat(ramp[None].astype(np.uint8), n, axis=0)
+    return tf.data.Dataset.from_tensor_slices((images, np.arange(n)))
+
+
+def _flipped(batch_images) -> list[bool]:
+    flips = []
+    for image in batch_images:
+        row = image[image.shape[0] // 2, :, 0]
+        row = row[row > 0]  # drop the black fill of the shift
+        flips.append(bool(row[0] > row[-1]))
+    return flips
+
+
+def test_alternating_flip_mirrors_each_image_every_other_epoch():
+    n = 16
+    cfg = config(flip="alternating", mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
+    seen: list[dict[int, bool]] = [{}, {}, {}]
+    for step, (x, y) in enumerate(batched(_ramps(n), cfg, training=True).take(3 * n // 4)):
+        for label, flip in zip(y.numpy(), _flipped(x.numpy()), strict=True):
+            seen[step * 4 // n][int(label)] = flip
+    assert all(len(epoch) == n for epoch in seen)  # every image once per epoch
+    assert all(seen[1][i] != seen[0][i] and seen[2][i] == seen[0][i] for i in range(n))
+    assert 0 < sum(seen[0].values()) < n  # the first epoch's flips are random
+
+
+def test_random_flip_repeats_images_unflipped_across_epochs():
+    """The contrast to the test above: random flips leave some images the same way round in
+    two epochs running, which is what alternating flips avoid."""
+    n = 16
+    cfg = config(mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
+    ds = batched(_ramps(n), cfg, training=True).repeat()
+    seen: list[dict[int, bool]] = [{}, {}]
+    for step, (x, y) in enumerate(ds.take(2 * n // 4)):
+        for label, flip in zip(y.numpy(), _flipped(x.numpy()), strict=True):
+            seen[step * 4 // n][int(label)] = flip
+    assert any(seen[1][i] == seen[0][i] for i in range(n))
+
+
+def test_alternating_flip_without_augmentation_is_a_clear_error():
+    with pytest.raises(ValueError, match="needs augmentation"):
+        batched(_ramps(4), config(flip="alternating", augment="none"), training=True)

@@ -33,6 +33,23 @@ def test_classes_must_match_the_dataset(tmp_path):
         trainer.prepare(cfg)
 
 
+def test_alternating_flip_trains_on_tf_data_and_is_refused_by_numpy(image_folder, tmp_path):
+    """--flip=alternating runs a real epoch through fit on tf.data (its stream is endless, so the
+    epoch's steps must still come out right); the numpy pipeline, which flips on the device,
+    refuses it before anything is written."""
+    base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
+                global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
+                verbose=0, seed=0, flip="alternating")
+    cfg = trainer.TrainConfig(**base, model_dir=str(tmp_path / "tf"))
+    plan = trainer.prepare(cfg)
+    assert trainer.fit(plan)["steps"] == 2 * plan.steps_per_epoch
+    numpy_dir = tmp_path / "numpy"
+    with pytest.raises(ValueError, match="--flip=alternating needs the tf.data pipeline"):
+        trainer.prepare(trainer.TrainConfig(**base, model_dir=str(numpy_dir),
+                                            input_pipeline="numpy"))
+    assert not numpy_dir.exists()
+
+
 def test_weight_decay_is_l2_on_the_chosen_variables(image_folder, tmp_path):
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
                 image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10")

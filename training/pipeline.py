@@ -16,6 +16,10 @@ import tensorflow as tf
 from training.image_folder import FolderSplit
 
 Augment = Literal["cifar", "imagenet", "none"]
+#: random: each image flipped with probability 1/2 every epoch; alternating: at random in the
+#: first epoch, then the opposite of the epoch before (Jordan 2024, "94% on CIFAR-10 in 3.29
+#: seconds"): every other epoch shows each image's mirror, with no epoch repeating the last.
+Flip = Literal["random", "alternating"]
 #: ImageNet evaluation resizes the shorter side to size * 256 / 224, then crops the center.
 EVAL_RESIZE_RATIO = 256 / 224
 
@@ -32,6 +36,7 @@ class PipelineConfig:
     shuffle_buffer: int = 50_000
     cache: bool = True
     seed: int | None = None
+    flip: Flip = "random"
 
 
 def folder_source(split: FolderSplit) -> tf.data.Dataset:
@@ -80,7 +85,8 @@ def _resize_shorter(image, size: int):
     return tf.image.resize(image, new, antialias=True)
 
 
-def _train_transform(image, seed, cfg: PipelineConfig):
+def _train_transform(image, seed, cfg: PipelineConfig, flip=None):
+    """One augmented training image; `flip` (a bool tensor) overrides the random flip."""
     size = cfg.image_size
     seeds = tf.random.experimental.stateless_split(seed, 2)
     if cfg.augment == "imagenet":
@@ -94,9 +100,36 @@ def _train_transform(image, seed, cfg: PipelineConfig):
         if cfg.augment == "cifar":  # the paper: pad 4 pixels with zeros, random crop back
             image = tf.image.pad_to_bounding_box(image, 4, 4, size + 8, size + 8)
             image = tf.image.stateless_random_crop(image, (size, size, 3), seed=seeds[0])
-    if cfg.augment != "none":
+    if cfg.augment != "none" and flip is None:
         image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
+    elif cfg.augment != "none":
+        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
     return image
+
+
+def _alternating_flip_stream(ds: tf.data.Dataset, cfg: PipelineConfig):
+    """The endless stream of augmented (image, label) pairs, epoch after epoch, each image
+    mirrored at random in the first epoch and then the opposite way of its previous epoch."""
+    if cfg.augment == "none":
+        raise ValueError("flip='alternating' needs augmentation; augment='none' flips nothing.")
+    size = int(ds.cardinality())
+    if size < 1:
+        raise ValueError("flip='alternating' needs a training split of known, non-zero size "
+                         f"(tf.data cardinality {size}); use flip='random'.")
+    salt = cfg.seed if cfg.seed is not None else int(np.random.default_rng().integers(2**31))
+    stream = ds.enumerate().shuffle(cfg.shuffle_buffer, seed=cfg.seed,
+                                    reshuffle_each_iteration=True).repeat()
+    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
+
+    def transform(position, indexed, seed):
+        index, (image, label) = indexed
+        first = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(salt, tf.int64),
+                                                               index])) < 0.5
+        odd_epoch = tf.equal((position // size) % 2, 1)
+        return _train_transform(image, seed, cfg, tf.not_equal(first, odd_epoch)), label
+
+    return tf.data.Dataset.zip((tf.data.Dataset.counter(), stream, seeds)).map(
+        transform, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _eval_transform(image, cfg: PipelineConfig):
@@ -124,7 +157,9 @@ def batched(source: tf.data.Dataset, cfg: PipelineConfig, training: bool,
     """Batches of normalized float32 images and int32 labels for `fit`/`evaluate`.
 
     Training data is cached (decoded, before augmentation) when `cfg.cache`, shuffled, augmented
-    on the fly and batched with drop_remainder (every replica gets equal batches); evaluation
+    on the fly and batched with drop_remainder (every replica gets equal batches); with
+    ``flip="alternating"`` it is endless (the epoch decides each flip), its batches running on
+    across epoch boundaries, so no image is dropped. Evaluation
     data is neither shuffled nor augmented. `batch_size` overrides the config's (evaluation
     under several replicas, see `eval_batch_size`). Sharding across workers is by element (DATA).
     """
@@ -137,7 +172,9 @@ def batched(source: tf.data.Dataset, cfg: PipelineConfig, training: bool,
         return image, tf.cast(label, tf.int32)
 
     ds = source.cache() if cfg.cache else source
-    if training:
+    if training and cfg.flip == "alternating":
+        ds = _alternating_flip_stream(ds, cfg).map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    elif training:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=cfg.seed, reshuffle_each_iteration=True)
         seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(

@@ -33,6 +33,11 @@ flags.DEFINE_integer("image_size", 32, "Training and evaluation image size (squa
 flags.DEFINE_enum("augment", "cifar", ["cifar", "imagenet", "none"],
                   "cifar: 4-pixel zero pad + random crop + flip; imagenet: random-resized crop + "
                   "flip (eval: resize to size*256/224 + center crop); none.")
+flags.DEFINE_enum("flip", "random", ["random", "alternating"],
+                  "Horizontal flips of the augmentation: random (each image, each epoch, with "
+                  "probability 1/2) or alternating (random in the first epoch, then each image "
+                  "the opposite way of its previous epoch; tf.data pipeline only). A resumed run "
+                  "starts the alternation afresh.")
 flags.DEFINE_enum("normalization", "auto", ["auto", *sorted(NORMALIZATION)],
                   "Per-channel mean/std statistics; auto: the dataset's own if known, else "
                   "ImageNet's.")
@@ -160,7 +165,8 @@ def _config(dtype: str):
 
     return TrainConfig(
         model=FLAGS.model, dataset=FLAGS.dataset, model_dir=FLAGS.model_dir,
-        image_size=FLAGS.image_size, augment=FLAGS.augment, normalization=FLAGS.normalization,
+        image_size=FLAGS.image_size, augment=FLAGS.augment, flip=FLAGS.flip,
+        normalization=FLAGS.normalization,
         val_fraction=FLAGS.val_fraction, train_split=FLAGS.train_split,
         val_split=FLAGS.val_split, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir,
         classes=FLAGS.classes, global_batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,

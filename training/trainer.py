@@ -53,6 +53,7 @@ class TrainConfig:
     model_dir: str
     image_size: int = 32
     augment: str = "cifar"
+    flip: str = "random"
     normalization: str = "auto"
     val_fraction: float = 0.1
     train_split: str = "train"
@@ -184,6 +185,10 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
         if cfg.augment not in DEVICE_AUGMENTS:
             raise ValueError(f"--augment={cfg.augment} needs the tf.data pipeline; the numpy "
                              f"pipeline augments on the device and has {DEVICE_AUGMENTS}.")
+        if cfg.flip != "random":
+            raise ValueError(f"--flip={cfg.flip} needs the tf.data pipeline (it tracks each "
+                             "image across epochs); the numpy pipeline flips on the device at "
+                             "random. Use --flip=random or --input_pipeline=tf.data.")
     if distribution is None:
         distribution = make_distribution(cfg.distribution)
     elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
@@ -202,7 +207,7 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
     total = cfg.train_steps or cfg.epochs * steps_per_epoch
     pipe = PipelineConfig(cfg.image_size, cfg.global_batch_size, mean, std, cfg.augment,
-                          min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed)
+                          min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip)
     val_batch = eval_batch_size(n_val, cfg.global_batch_size, replicas)
     return Plan(cfg, distribution, batched(train, pipe, True).repeat(),
                 batched(val, pipe, False, val_batch), num_classes, names, steps_per_epoch,
