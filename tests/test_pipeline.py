@@ -148,3 +148,33 @@ def test_random_flip_repeats_images_unflipped_across_epochs():
 def test_alternating_flip_without_augmentation_is_a_clear_error():
     with pytest.raises(ValueError, match="needs augmentation"):
         batched(_ramps(4), config(flip="alternating", augment="none"), training=True)
+
+
+def test_cutout_blanks_one_square_to_the_mean():
+    """Flat grey images (100) with mean 50: after normalization the zero-fill of the crop's
+    shift reads -50, the image 50, and the Cutout patch 0 (the mean) — one square of side
+    at most `cutout`, clipped where it hangs over the edge."""
+    import tensorflow as tf
+
+    n, side = 32, 5
+    images = np.full((n, 12, 12, 3), 100, np.uint8)
+    source = tf.data.Dataset.from_tensor_slices((images, np.arange(n)))
+    mean = np.full(3, 50.0)
+    cfg = config(cutout=side, mean=mean, std=np.ones(3), global_batch_size=n, shuffle_buffer=n)
+    x, _ = first_batch(batched(source, cfg, training=True))
+    areas = []
+    for image in x[..., 0]:
+        rows, cols = np.nonzero(image == 0)
+        areas.append(len(rows))
+        if len(rows):
+            height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+            assert height <= side and width <= side and len(rows) == height * width
+    assert max(areas) == side * side and min(areas) < side * side  # whole and clipped
+    plain, _ = first_batch(batched(source, config(mean=mean, std=np.ones(3),
+                                                  global_batch_size=n), training=True))
+    assert not np.any(plain == 0)
+
+
+def test_cutout_without_augmentation_is_a_clear_error():
+    with pytest.raises(ValueError, match="cutout=4"):
+        batched(_ramps(4), config(cutout=4, augment="none"), training=True)

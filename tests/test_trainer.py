@@ -33,13 +33,14 @@ def test_classes_must_match_the_dataset(tmp_path):
         trainer.prepare(cfg)
 
 
-def test_alternating_flip_trains_on_tf_data_and_is_refused_by_numpy(image_folder, tmp_path):
-    """--flip=alternating runs a real epoch through fit on tf.data (its stream is endless, so the
-    epoch's steps must still come out right); the numpy pipeline, which flips on the device,
-    refuses it before anything is written."""
+def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(image_folder,
+                                                                              tmp_path):
+    """--flip=alternating with --cutout runs real epochs through fit on tf.data (the stream is
+    endless, so the epochs' steps must still come out right); the numpy pipeline, which
+    augments on the device, refuses each before anything is written."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
-                verbose=0, seed=0, flip="alternating")
+                verbose=0, seed=0, flip="alternating", cutout=4)
     cfg = trainer.TrainConfig(**base, model_dir=str(tmp_path / "tf"))
     plan = trainer.prepare(cfg)
     assert trainer.fit(plan)["steps"] == 2 * plan.steps_per_epoch
@@ -47,6 +48,9 @@ def test_alternating_flip_trains_on_tf_data_and_is_refused_by_numpy(image_folder
     with pytest.raises(ValueError, match="--flip=alternating needs the tf.data pipeline"):
         trainer.prepare(trainer.TrainConfig(**base, model_dir=str(numpy_dir),
                                             input_pipeline="numpy"))
+    with pytest.raises(ValueError, match="--cutout=4 needs the tf.data pipeline"):
+        trainer.prepare(trainer.TrainConfig(**{**base, "flip": "random"},
+                                            model_dir=str(numpy_dir), input_pipeline="numpy"))
     assert not numpy_dir.exists()
 
 

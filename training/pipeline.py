@@ -37,6 +37,8 @@ class PipelineConfig:
     cache: bool = True
     seed: int | None = None
     flip: Flip = "random"
+    #: side of the square Cutout patch (DeVries & Taylor 2017) in pixels; 0: none.
+    cutout: int = 0
 
 
 def folder_source(split: FolderSplit) -> tf.data.Dataset:
@@ -104,7 +106,24 @@ def _train_transform(image, seed, cfg: PipelineConfig, flip=None):
         image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
     elif cfg.augment != "none":
         image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    if cfg.cutout:
+        image = _cutout(image, cfg.cutout, tf.random.experimental.stateless_fold_in(seed, 2),
+                        cfg.mean)
     return image
+
+
+def _cutout(image, side: int, seed, fill):
+    """`image` (float32) with a side x side square set to `fill` (the dataset mean, so zero
+    once normalized); its centre is uniform over the image, so it may hang over the edge."""
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    top = tf.random.stateless_uniform([], seeds[0], 0, height, tf.int32) - side // 2
+    left = tf.random.stateless_uniform([], seeds[1], 0, width, tf.int32) - side // 2
+    rows, cols = tf.range(height), tf.range(width)
+    in_rows = (rows >= top) & (rows < top + side)
+    in_cols = (cols >= left) & (cols < left + side)
+    patch = in_rows[:, None, None] & in_cols[None, :, None]
+    return tf.where(patch, tf.constant(fill, tf.float32), tf.cast(image, tf.float32))
 
 
 def _alternating_flip_stream(ds: tf.data.Dataset, cfg: PipelineConfig):
@@ -163,6 +182,9 @@ def batched(source: tf.data.Dataset, cfg: PipelineConfig, training: bool,
     data is neither shuffled nor augmented. `batch_size` overrides the config's (evaluation
     under several replicas, see `eval_batch_size`). Sharding across workers is by element (DATA).
     """
+    if cfg.cutout < 0 or (cfg.cutout and cfg.augment == "none"):
+        raise ValueError(f"cutout={cfg.cutout}: use a patch side > 0 with augmentation on, or 0 "
+                         "(augment='none' turns every augmentation off).")
     mean = tf.constant(cfg.mean, tf.float32)
     std = tf.constant(cfg.std, tf.float32)
 

@@ -38,6 +38,10 @@ flags.DEFINE_enum("flip", "random", ["random", "alternating"],
                   "probability 1/2) or alternating (random in the first epoch, then each image "
                   "the opposite way of its previous epoch; tf.data pipeline only). A resumed run "
                   "starts the alternation afresh.")
+flags.DEFINE_integer("cutout", 0,
+                     "Cutout (DeVries & Taylor 2017): blank a square of this side, centred "
+                     "anywhere on the image, to the dataset mean in every training image; 0: "
+                     "off. tf.data pipeline only.", lower_bound=0)
 flags.DEFINE_enum("normalization", "auto", ["auto", *sorted(NORMALIZATION)],
                   "Per-channel mean/std statistics; auto: the dataset's own if known, else "
                   "ImageNet's.")
@@ -165,7 +169,7 @@ def _config(dtype: str):
 
     return TrainConfig(
         model=FLAGS.model, dataset=FLAGS.dataset, model_dir=FLAGS.model_dir,
-        image_size=FLAGS.image_size, augment=FLAGS.augment, flip=FLAGS.flip,
+        image_size=FLAGS.image_size, augment=FLAGS.augment, flip=FLAGS.flip, cutout=FLAGS.cutout,
         normalization=FLAGS.normalization,
         val_fraction=FLAGS.val_fraction, train_split=FLAGS.train_split,
         val_split=FLAGS.val_split, data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir,

@@ -54,6 +54,7 @@ class TrainConfig:
     image_size: int = 32
     augment: str = "cifar"
     flip: str = "random"
+    cutout: int = 0
     normalization: str = "auto"
     val_fraction: float = 0.1
     train_split: str = "train"
@@ -189,6 +190,10 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
             raise ValueError(f"--flip={cfg.flip} needs the tf.data pipeline (it tracks each "
                              "image across epochs); the numpy pipeline flips on the device at "
                              "random. Use --flip=random or --input_pipeline=tf.data.")
+        if cfg.cutout:
+            raise ValueError(f"--cutout={cfg.cutout} needs the tf.data pipeline; the numpy "
+                             "pipeline's device augmentation has no Cutout. Use "
+                             "--input_pipeline=tf.data or --cutout=0.")
     if distribution is None:
         distribution = make_distribution(cfg.distribution)
     elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
@@ -207,7 +212,8 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
     total = cfg.train_steps or cfg.epochs * steps_per_epoch
     pipe = PipelineConfig(cfg.image_size, cfg.global_batch_size, mean, std, cfg.augment,
-                          min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip)
+                          min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip,
+                          cfg.cutout)
     val_batch = eval_batch_size(n_val, cfg.global_batch_size, replicas)
     return Plan(cfg, distribution, batched(train, pipe, True).repeat(),
                 batched(val, pipe, False, val_batch), num_classes, names, steps_per_epoch,
