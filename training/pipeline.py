@@ -40,6 +40,14 @@ class PipelineConfig:
     #: side of the square Cutout patch (DeVries & Taylor 2017) in pixels; 0: none.
     cutout: int = 0
 
+    def __post_init__(self):
+        if self.flip == "alternating" and self.augment == "none":
+            raise ValueError("flip='alternating' needs augmentation; augment='none' flips "
+                             "nothing.")
+        if self.cutout < 0 or (self.cutout and self.augment == "none"):
+            raise ValueError(f"cutout={self.cutout}: use a patch side > 0 with augmentation "
+                             "on, or 0 (augment='none' turns every augmentation off).")
+
 
 def folder_source(split: FolderSplit) -> tf.data.Dataset:
     """(image, label) pairs of an image-folder split, decoded in parallel."""
@@ -102,10 +110,9 @@ def _train_transform(image, seed, cfg: PipelineConfig, flip=None):
         if cfg.augment == "cifar":  # the paper: pad 4 pixels with zeros, random crop back
             image = tf.image.pad_to_bounding_box(image, 4, 4, size + 8, size + 8)
             image = tf.image.stateless_random_crop(image, (size, size, 3), seed=seeds[0])
-    if cfg.augment != "none" and flip is None:
-        image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
-    elif cfg.augment != "none":
-        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    if cfg.augment != "none":
+        image = (tf.image.stateless_random_flip_left_right(image, seed=seeds[1]) if flip is None
+                 else tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image))
     if cfg.cutout:
         image = _cutout(image, cfg.cutout, tf.random.experimental.stateless_fold_in(seed, 2),
                         cfg.mean)
@@ -129,8 +136,6 @@ def _cutout(image, side: int, seed, fill):
 def _alternating_flip_stream(ds: tf.data.Dataset, cfg: PipelineConfig):
     """The endless stream of augmented (image, label) pairs, epoch after epoch, each image
     mirrored at random in the first epoch and then the opposite way of its previous epoch."""
-    if cfg.augment == "none":
-        raise ValueError("flip='alternating' needs augmentation; augment='none' flips nothing.")
     size = int(ds.cardinality())
     if size < 1:
         raise ValueError("flip='alternating' needs a training split of known, non-zero size "
@@ -182,9 +187,6 @@ def batched(source: tf.data.Dataset, cfg: PipelineConfig, training: bool,
     data is neither shuffled nor augmented. `batch_size` overrides the config's (evaluation
     under several replicas, see `eval_batch_size`). Sharding across workers is by element (DATA).
     """
-    if cfg.cutout < 0 or (cfg.cutout and cfg.augment == "none"):
-        raise ValueError(f"cutout={cfg.cutout}: use a patch side > 0 with augmentation on, or 0 "
-                         "(augment='none' turns every augmentation off).")
     mean = tf.constant(cfg.mean, tf.float32)
     std = tf.constant(cfg.std, tf.float32)
 
