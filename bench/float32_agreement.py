@@ -1,23 +1,33 @@
 """How far apart float32 implementations of one network are: the floor under "float32 TFLite
 matches Keras to max |diff| <= X". Builds `--model` with random weights (BatchNorm statistics
-set from random images, as the exporter does), converts it to a float32 `.tflite`, and runs
-the same random images through
+set from a batch of images, as the exporter does), converts it to a float32 `.tflite`, and runs
+the same images through
 
-- Keras float32 with TensorFlow's oneDNN kernels (the default on x86) and without them
-  (``TF_ENABLE_ONEDNN_OPTS=0``, a second process: the switch is read at import),
+- Keras float32 with TensorFlow's oneDNN kernels and with its Eigen kernels (one process
+  each, ``TF_ENABLE_ONEDNN_OPTS=1`` and ``=0``: the switch is read at import, and its default
+  depends on the CPU's features, e.g. off on this project's AVX2-only AMD EPYC),
 - LiteRT with XNNPACK, with the builtin kernels, and with the reference kernels,
 
 then prints each one's max |logit diff| from the exact (float64) logits and from each other,
 and the largest such difference after the softmax (the default head, as keras.applications'
-ResNet50 outputs probabilities):
+ResNet50 outputs probabilities).
+
+The images are uniform noise by default; ``--images_from=folder:PATH`` takes photographs from
+an image folder instead (resized to the input size with bilinear filtering; the BatchNorm
+statistics come from images of the same folder other than the compared ones):
 
     python bench/float32_agreement.py [--model resnet50 --image_size 224 --images 16]
+    python bench/float32_agreement.py --images_from=folder:training/sample_data/cifar10 --images 64
+
+``--per_block`` also prints, after every residual block, how far Keras' float32 activations
+are from the float64 ones: where along the network the rounding error grows.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -52,14 +62,71 @@ def _litert_logits(path: str, images: np.ndarray, resolver: str) -> np.ndarray:
     return np.stack(out)
 
 
+def _pixels(images_from: str, count: int, size: int,
+            seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint sets of `count` float32 RGB images in [0, 255]: one for the BatchNorm
+    statistics, one to compare the implementations on."""
+    if images_from == "noise":
+        rng = np.random.default_rng(seed)
+        return tuple(rng.uniform(0, 255, (count, size, size, 3)).astype(np.float32)
+                     for _ in range(2))
+    if not images_from.startswith("folder:"):
+        raise SystemExit(f"--images_from={images_from!r}: use noise or folder:PATH.")
+    from training.image_folder import read_image_folder
+    from training.numpy_loader import decode_split
+
+    folder = read_image_folder(images_from[len("folder:"):])["train"]
+    if len(folder) < 2 * count:
+        raise SystemExit(f"{images_from} holds {len(folder)} images; --images={count} needs "
+                         f"{2 * count} (half for the BatchNorm statistics).")
+    pixels, _ = decode_split(folder.sample(2 * count, seed), size)
+    order = np.random.default_rng(seed).permutation(2 * count)
+    pixels = pixels.astype(np.float32)[order]
+    return pixels[:count], pixels[count:]
+
+
+def _per_block_errors(model, images: np.ndarray) -> None:
+    """Prints Keras' float32 error against float64 at every block output, pool and logits."""
+    import keras
+
+    from export.reference import float64_twin
+
+    names = [layer.name for layer in model.layers
+             if layer.name.endswith("_out") or isinstance(
+                 layer, (keras.layers.GlobalAveragePooling2D, keras.layers.Dense))]
+    twin = float64_twin(model)
+    single = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    double = keras.Model(twin.input, [twin.get_layer(n).output for n in names])
+    ours = single.predict(images, batch_size=16, verbose=0)
+    exact = double.predict(images.astype(np.float64), batch_size=16, verbose=0)
+    print("Keras float32 vs float64 after each block: rms |x|, max |x|, rms error, max error")
+    for name, a, b in zip(names, ours, exact, strict=True):
+        error = a.astype(np.float64) - b
+        print(f"  {name:24s} {np.sqrt((b ** 2).mean()):7.3f} {np.abs(b).max():8.2f} "
+              f"{np.sqrt((error ** 2).mean()):10.2e} {np.abs(error).max():10.2e}")
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return names[0] if names else platform.machine()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resnet50")
     parser.add_argument("--image_size", type=int, default=224)
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per_block", action="store_true",
+                        help="also print Keras' float32 error after every residual block")
+    parser.add_argument("--images_from", default="noise",
+                        help="noise (uniform random pixels) or folder:PATH (photographs)")
     parser.add_argument("--keras_only", nargs=3, metavar=("MODEL", "IMAGES", "OUT"),
-                        help=argparse.SUPPRESS)  # the oneDNN-off child process
+                        help=argparse.SUPPRESS)  # a child process (oneDNN on or off)
     args = parser.parse_args()
     if args.keras_only:
         _keras_logits(*args.keras_only)
@@ -72,13 +139,13 @@ def main() -> int:
     from export.predict import softmax
     from export.reference import float64_logits
 
+    statistics_pixels, pixels = _pixels(args.images_from, args.images, args.image_size,
+                                        args.seed)  # first: bad flags fail before the build
     source = Source.from_architecture(args.model, None, args.image_size, None, args.seed)
     model = source.model
     mean, std = source.mean_std()
-    rng = np.random.default_rng(args.seed)
-    shape = (args.images, args.image_size, args.image_size, 3)
-    set_batchnorm_statistics(model, ((rng.uniform(0, 255, shape) - mean) / std).astype("f4"))
-    images = ((rng.uniform(0, 255, shape) - mean) / std).astype(np.float32)
+    set_batchnorm_statistics(model, ((statistics_pixels - mean) / std).astype("f4"))
+    images = ((pixels - mean) / std).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         model_path, images_path = os.path.join(tmp, "m.keras"), os.path.join(tmp, "x.npy")
         model.save(model_path)
@@ -87,21 +154,26 @@ def main() -> int:
         tflite = os.path.join(tmp, "model_float32.tflite")
         with open(tflite, "wb") as f:
             f.write(converter.convert(os.path.join(tmp, "saved_model"), "float32"))
-        logits = {"Keras oneDNN": np.asarray(model.predict(images, batch_size=64, verbose=0))}
-        child = os.path.join(tmp, "eigen.npy")
-        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "KERAS_BACKEND": keras.backend.backend()}
-        subprocess.run([sys.executable, __file__, "--keras_only", model_path, images_path,
-                        child], check=True, env=env)
-        logits["Keras Eigen"] = np.load(child)
+        logits = {}
+        for name, onednn in (("Keras oneDNN", "1"), ("Keras Eigen", "0")):
+            out = os.path.join(tmp, f"keras_{onednn}.npy")
+            env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3",
+                   "KERAS_BACKEND": keras.backend.backend()}
+            subprocess.run([sys.executable, __file__, "--keras_only", model_path, images_path,
+                            out], check=True, env=env)
+            logits[name] = np.load(out)
         for name, resolver in (("LiteRT XNNPACK", "AUTO"),
                                ("LiteRT builtin", "BUILTIN_WITHOUT_DEFAULT_DELEGATES"),
                                ("LiteRT reference", "BUILTIN_REF")):
             logits[name] = _litert_logits(tflite, images, resolver)
     exact = float64_logits(model, images)
+    what = ("random images" if args.images_from == "noise"
+            else f"photographs of {args.images_from[len('folder:'):]} resized to the input")
+    print(f"machine: {_cpu_name()}, {os.cpu_count()} CPU(s)")
     print(f"{args.model} at {args.image_size}x{args.image_size}, random weights (seed "
-          f"{args.seed}, BatchNorm statistics from random images), {args.images} random "
-          f"images; logits: std {exact.std():.3f}, max |logit| {np.abs(exact).max():.3f}")
+          f"{args.seed}, BatchNorm statistics from {len(statistics_pixels)} other such "
+          f"images), {args.images} {what}; logits: std {exact.std():.3f}, max |logit| "
+          f"{np.abs(exact).max():.3f}")
     names = list(logits)
     width = max(map(len, names)) + 2
     print("max |logit diff|".ljust(width) + "exact".rjust(11)
@@ -110,6 +182,8 @@ def main() -> int:
         row = f"{np.abs(logits[a] - exact).max():11.3e}"
         row += "".join(f"{np.abs(logits[a] - logits[b]).max():18.3e}" for b in names)
         print(a.ljust(width) + row)
+    if args.per_block:
+        _per_block_errors(model, images)
     probs = {name: softmax(value.astype(np.float32)) for name, value in logits.items()}
     exact_probs = softmax(exact.astype(np.float32))
     worst = max(np.abs(probs[a] - probs[b]).max() for a in names for b in names)
