@@ -17,6 +17,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from training.cpu_kernels import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # before TensorFlow loads
+
 from absl import app, flags, logging  # noqa: E402
 
 from export.converter import IO_TYPES, VARIANTS  # noqa: E402

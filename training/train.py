@@ -12,6 +12,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from training.cpu_kernels import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # before TensorFlow loads
+
 from absl import app, flags  # noqa: E402
 
 from keras_resnet.preprocessing import NORMALIZATION  # noqa: E402
