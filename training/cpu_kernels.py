@@ -1,8 +1,8 @@
 """TensorFlow's oneDNN CPU kernels for the entry points, whatever the CPU.
 
-TensorFlow turns them on by default only on CPUs with AVX-512 VNNI/BF16 or AMX; on others
-(AVX2-only, e.g. this project's AMD EPYC) it runs its Eigen kernels, and the trainer's step
-takes 1.5x as long (ResNet-20, batch 64: 408 against 273 ms). The switch is read when
+TensorFlow turns them on by default (Linux) only on CPUs with AVX-512 VNNI or BF16, AVX-VNNI
+or AMX; on others (AVX2-only, e.g. this project's AMD EPYC) it runs its Eigen kernels, and the
+trainer's step takes 1.5x as long (ResNet-20, batch 64: 408 against 273 ms). The switch is read when
 TensorFlow loads, so entry points call `prefer_onednn` before importing it.
 """
 
