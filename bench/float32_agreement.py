@@ -99,7 +99,11 @@ def _per_block_errors(model, images: np.ndarray) -> None:
     double = keras.Model(twin.input, [twin.get_layer(n).output for n in names])
     ours = single.predict(images, batch_size=16, verbose=0)
     exact = double.predict(images.astype(np.float64), batch_size=16, verbose=0)
-    print("Keras float32 vs float64 after each block: rms |x|, max |x|, rms error, max error")
+    from tensorflow.python.util import _pywrap_util_port
+
+    kernels = "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
+    print(f"Keras float32 ({kernels} kernels) vs float64 after each block: rms |x|, max |x|, "
+          "rms error, max error")
     for name, a, b in zip(names, ours, exact, strict=True):
         error = a.astype(np.float64) - b
         print(f"  {name:24s} {np.sqrt((b ** 2).mean()):7.3f} {np.abs(b).max():8.2f} "
