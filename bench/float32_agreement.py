@@ -99,9 +99,9 @@ def _per_block_errors(model, images: np.ndarray) -> None:
     double = keras.Model(twin.input, [twin.get_layer(n).output for n in names])
     ours = single.predict(images, batch_size=16, verbose=0)
     exact = double.predict(images.astype(np.float64), batch_size=16, verbose=0)
-    from tensorflow.python.util import _pywrap_util_port
+    from training.cpu_kernels import onednn_active
 
-    kernels = "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
+    kernels = "oneDNN" if onednn_active() else "Eigen"
     print(f"Keras float32 ({kernels} kernels) vs float64 after each block: rms |x|, max |x|, "
           "rms error, max error")
     for name, a, b in zip(names, ours, exact, strict=True):

@@ -20,8 +20,8 @@ try:
     runpy.run_path(sys.argv[0], run_name="__main__")
 except SystemExit:
     pass
-from tensorflow.python.util import _pywrap_util_port
-print("onednn", _pywrap_util_port.IsMklEnabled())
+from training.cpu_kernels import onednn_active
+print("onednn", onednn_active())
 """
 
 
