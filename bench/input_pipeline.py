@@ -49,7 +49,8 @@ def main() -> int:
                               verbose=0)
     plan = trainer.prepare(cfg)
     batch = args.batch
-    it = iter(plan.train_ds)
+    stream = plan.train_data.stream()
+    it = iter(stream)
     print(f"filling the cache: one pass over {plan.train_examples} images ...", flush=True)
     for _ in range(plan.steps_per_epoch):
         next(it)
@@ -62,11 +63,11 @@ def main() -> int:
     x, y = next(it)
     synthetic = tf.data.Dataset.from_tensors((x, y)).repeat()
     timed_fit(model, synthetic, 5, batch)  # compile
-    timed_fit(model, plan.train_ds, 5, batch)
+    timed_fit(model, stream, 5, batch)
     rates = {"synthetic": [], "real": []}
     for r in range(args.rounds):
         rates["synthetic"].append(timed_fit(model, synthetic, args.steps, batch))
-        rates["real"].append(timed_fit(model, plan.train_ds, args.steps, batch))
+        rates["real"].append(timed_fit(model, stream, args.steps, batch))
         print(f"round {r + 1}: synthetic {rates['synthetic'][-1]:.0f} img/s, real "
               f"{rates['real'][-1]:.0f} img/s", flush=True)
     syn, real = statistics.median(rates["synthetic"]), statistics.median(rates["real"])

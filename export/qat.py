@@ -177,14 +177,15 @@ def calibrate_ranges(qat_model: tf_keras.Model, batches: tf.data.Dataset,
 
 
 def _train_data(train: FolderSplit, options, size: int, mean, std, crop_fraction: float):
-    from training.pipeline import PipelineConfig, batched, folder_source
+    from training.pipeline import PipelineConfig, TrainingEpochs, folder_source
 
     if options.qat_train_samples:
         train = train.sample(options.qat_train_samples, options.seed)
     augment = "cifar" if crop_fraction == 1.0 else "imagenet"
     cfg = PipelineConfig(size, options.qat_batch_size, mean, std, augment,
                          shuffle_buffer=len(train), seed=options.seed)
-    return batched(folder_source(train), cfg, training=True), len(train)
+    epochs = TrainingEpochs(folder_source(train), cfg, len(train))
+    return epochs.stream(), len(train)
 
 
 def qat_schedule(lr: float, steps: int):
@@ -213,7 +214,8 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
     qat_model.compile(tf_keras.optimizers.SGD(qat_schedule(options.qat_lr, steps),
                                           momentum=0.9), loss, metrics=["accuracy"])
     if options.qat_epochs:
-        qat_model.fit(data, epochs=options.qat_epochs, verbose=2)
+        qat_model.fit(data, epochs=options.qat_epochs,
+                      steps_per_epoch=count // options.qat_batch_size, verbose=2)
     mean_t, std_t = tf.constant(mean, tf.float32), tf.constant(std, tf.float32)
     height, width = model.input_shape[1:3]
 

@@ -5,7 +5,13 @@ import pytest
 
 from keras_resnet.preprocessing import normalization_for
 from training.image_folder import read_image_folder
-from training.pipeline import PipelineConfig, batched, eval_batch_size, folder_source
+from training.pipeline import (
+    PipelineConfig,
+    TrainingEpochs,
+    eval_batch_size,
+    evaluation_batches,
+    folder_source,
+)
 
 pytestmark = pytest.mark.backend_independent  # tf.data code: the TensorFlow pass covers it
 
@@ -19,6 +25,14 @@ def config(**kw):
     mean, std = normalization_for("cifar10")
     return PipelineConfig(**{"image_size": 12, "global_batch_size": 4, "mean": mean,
                              "std": std, "seed": 3, **kw})
+
+
+def epochs(source, cfg) -> TrainingEpochs:
+    return TrainingEpochs(source, cfg, int(source.cardinality()))
+
+
+def train_split(split, cfg) -> TrainingEpochs:
+    return TrainingEpochs(folder_source(split["train"]), cfg, len(split["train"]))
 
 
 def first_batch(ds):
@@ -46,7 +60,7 @@ def test_jpeg_pixels_are_pillows(tmp_path):
 
 
 def test_eval_batches_are_the_normalized_images(split):
-    x, y = first_batch(batched(folder_source(split["val"]), config(), training=False))
+    x, y = first_batch(evaluation_batches(folder_source(split["val"]), config()))
     raw = np.asarray(__import__("PIL.Image").Image.open(split["val"].paths[0]), np.float32)
     mean, std = normalization_for("cifar10")
     np.testing.assert_allclose(x[0], (raw - mean) / std, atol=1e-5)
@@ -54,13 +68,13 @@ def test_eval_batches_are_the_normalized_images(split):
 
 
 def test_training_batches_are_shuffled_augmented_and_repeatable(split):
-    ds = batched(folder_source(split["train"]), config(), training=True)
+    ds = train_split(split, config()).epoch(0)
     x1, y1 = first_batch(ds)
-    x2, y2 = first_batch(batched(folder_source(split["train"]), config(), training=True))
+    x2, y2 = first_batch(train_split(split, config()).epoch(0))
     assert x1.shape == (4, 12, 12, 3)
     np.testing.assert_array_equal(x1, x2)  # same seed, same batch
     np.testing.assert_array_equal(y1, y2)
-    x3, _ = first_batch(batched(folder_source(split["train"]), config(seed=4), training=True))
+    x3, _ = first_batch(train_split(split, config(seed=4)).epoch(0))
     assert not np.array_equal(x1, x3)
     assert sum(1 for _ in ds) == 6  # 27 images -> 6 full batches, remainder dropped
 
@@ -68,7 +82,7 @@ def test_training_batches_are_shuffled_augmented_and_repeatable(split):
 def test_padding_shows_as_black_borders(split):
     # With 4-pixel zero padding and a random crop, some image has a black (0..255 = 0) edge.
     cfg = config(global_batch_size=27)
-    x, _ = first_batch(batched(folder_source(split["train"]), cfg, training=True))
+    x, _ = first_batch(train_split(split, cfg).epoch(0))
     mean, std = normalization_for("cifar10")
     black = (0 - mean) / std
     edges = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
@@ -77,9 +91,9 @@ def test_padding_shows_as_black_borders(split):
 
 def test_imagenet_augmentation_resizes(split):
     cfg = config(image_size=8, augment="imagenet")
-    x, _ = first_batch(batched(folder_source(split["train"]), cfg, training=True))
+    x, _ = first_batch(train_split(split, cfg).epoch(0))
     assert x.shape == (4, 8, 8, 3)
-    x, _ = first_batch(batched(folder_source(split["val"]), cfg, training=False))
+    x, _ = first_batch(evaluation_batches(folder_source(split["val"]), cfg))
     assert x.shape == (4, 8, 8, 3)
 
 
@@ -120,34 +134,80 @@ def _flipped(batch_images) -> list[bool]:
     return flips
 
 
+def _flips_by_label(ds) -> dict[int, bool]:
+    return {int(label): flip for x, y in ds
+            for label, flip in zip(y.numpy(), _flipped(x.numpy()), strict=True)}
+
+
 def test_alternating_flip_mirrors_each_image_every_other_epoch():
+    """Each epoch is its own dataset (the trainer's fit per epoch makes a new iterator every
+    time): the alternation comes from the epoch number, not from an iterator's count."""
     n = 16
     cfg = config(flip="alternating", mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
-    seen: list[dict[int, bool]] = [{}, {}, {}]
-    for step, (x, y) in enumerate(batched(_ramps(n), cfg, training=True).take(3 * n // 4)):
-        for label, flip in zip(y.numpy(), _flipped(x.numpy()), strict=True):
-            seen[step * 4 // n][int(label)] = flip
+    data = epochs(_ramps(n), cfg)
+    seen = [_flips_by_label(data.epoch(e)) for e in range(3)]
     assert all(len(epoch) == n for epoch in seen)  # every image once per epoch
     assert all(seen[1][i] != seen[0][i] and seen[2][i] == seen[0][i] for i in range(n))
     assert 0 < sum(seen[0].values()) < n  # the first epoch's flips are random
+    # A fresh object (a resumed process) gives epoch 2 the same flips.
+    assert _flips_by_label(epochs(_ramps(n), cfg).epoch(2)) == seen[2]
 
 
-def test_random_flip_repeats_images_unflipped_across_epochs():
-    """The contrast to the test above: random flips leave some images the same way round in
-    two epochs running, which is what alternating flips avoid."""
+def test_alternating_flip_continues_in_the_endless_stream():
+    n = 16
+    cfg = config(flip="alternating", mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
+    stream = list(epochs(_ramps(n), cfg).stream().take(3 * n // 4))
+    seen = [_flips_by_label(stream[e * n // 4:(e + 1) * n // 4]) for e in range(3)]
+    assert all(seen[1][i] != seen[0][i] and seen[2][i] == seen[0][i] for i in range(n))
+
+
+def test_random_flip_crop_and_order_change_every_epoch():
+    """The per-epoch random state (order, crop offset, flip) differs between epochs, also
+    when each epoch gets a fresh iterator, and repeats exactly for the same epoch."""
     n = 16
     cfg = config(mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
-    ds = batched(_ramps(n), cfg, training=True).repeat()
-    seen: list[dict[int, bool]] = [{}, {}]
-    for step, (x, y) in enumerate(ds.take(2 * n // 4)):
-        for label, flip in zip(y.numpy(), _flipped(x.numpy()), strict=True):
-            seen[step * 4 // n][int(label)] = flip
-    assert any(seen[1][i] == seen[0][i] for i in range(n))
+    data = epochs(_ramps(n), cfg)
+    batches = [[(x.numpy(), y.numpy()) for x, y in data.epoch(e)] for e in range(3)]
+    orders = [np.concatenate([y for _, y in epoch]) for epoch in batches]
+    assert all(sorted(order) == list(range(n)) for order in orders)
+    assert not np.array_equal(orders[0], orders[1]) and not np.array_equal(orders[1], orders[2])
+    images = [{int(label): image for x, y in epoch for label, image in zip(y, x, strict=True)}
+              for epoch in batches]
+    changed = [sum(not np.array_equal(images[e][i], images[e + 1][i]) for i in range(n))
+               for e in range(2)]
+    assert min(changed) >= n // 2  # crops and flips drawn anew each epoch
+    flips = [_flips_by_label(data.epoch(e)) for e in range(3)]
+    assert any(flips[1][i] == flips[0][i] for i in range(n))  # random, not alternating
+    assert any(flips[1][i] != flips[0][i] for i in range(n))
+    again = [(x.numpy(), y.numpy()) for x, y in epochs(_ramps(n), cfg).epoch(1)]
+    for (x, y), (x2, y2) in zip(batches[1], again, strict=True):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+
+
+def test_a_resumed_epoch_continues_at_its_batch():
+    """epoch(e, first_batch=k) is the tail of epoch e from batch k: a run stopped mid-epoch
+    and resumed (another process, another machine) sees the batches it had not seen."""
+    n = 16
+    cfg = config(mean=np.zeros(3), std=np.ones(3), shuffle_buffer=n)
+    whole = [(x.numpy(), y.numpy()) for x, y in epochs(_ramps(n), cfg).epoch(3)]
+    tail = [(x.numpy(), y.numpy()) for x, y in epochs(_ramps(n), cfg).epoch(3, first_batch=2)]
+    assert len(whole) == 4 and len(tail) == 2
+    for (x, y), (x2, y2) in zip(whole[2:], tail, strict=True):
+        np.testing.assert_array_equal(x, x2)
+        np.testing.assert_array_equal(y, y2)
+    with pytest.raises(ValueError, match="first_batch=5"):
+        epochs(_ramps(n), cfg).epoch(0, first_batch=5)
+
+
+def test_unseeded_epochs_are_a_clear_error():
+    with pytest.raises(ValueError, match="needs a seed"):
+        epochs(_ramps(4), config(seed=None)).epoch(0)
 
 
 def test_alternating_flip_without_augmentation_is_a_clear_error():
     with pytest.raises(ValueError, match="needs augmentation"):
-        batched(_ramps(4), config(flip="alternating", augment="none"), training=True)
+        epochs(_ramps(4), config(flip="alternating", augment="none")).epoch(0)
 
 
 def test_cutout_blanks_one_square_to_the_mean():
@@ -161,7 +221,7 @@ def test_cutout_blanks_one_square_to_the_mean():
     source = tf.data.Dataset.from_tensor_slices((images, np.arange(n)))
     mean = np.full(3, 50.0)
     cfg = config(cutout=side, mean=mean, std=np.ones(3), global_batch_size=n, shuffle_buffer=n)
-    x, _ = first_batch(batched(source, cfg, training=True))
+    x, _ = first_batch(epochs(source, cfg).epoch(0))
     areas = []
     for image in x[..., 0]:
         rows, cols = np.nonzero(image == 0)
@@ -170,11 +230,11 @@ def test_cutout_blanks_one_square_to_the_mean():
             height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
             assert height <= side and width <= side and len(rows) == height * width
     assert max(areas) == side * side and min(areas) < side * side  # whole and clipped
-    plain, _ = first_batch(batched(source, config(mean=mean, std=np.ones(3),
-                                                  global_batch_size=n), training=True))
+    plain, _ = first_batch(epochs(source, config(mean=mean, std=np.ones(3),
+                                                 global_batch_size=n)).epoch(0))
     assert not np.any(plain == 0)
 
 
 def test_cutout_without_augmentation_is_a_clear_error():
     with pytest.raises(ValueError, match="cutout=4"):
-        batched(_ramps(4), config(cutout=4, augment="none"), training=True)
+        epochs(_ramps(4), config(cutout=4, augment="none")).epoch(0)

@@ -4,10 +4,13 @@ import json
 import os
 import sys
 
+import keras
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from training import callbacks, trainer
+from keras_resnet.preprocessing import normalization_for
+from training import callbacks, checkpoints, trainer
 from training.callbacks import best_epoch
 
 pytestmark = pytest.mark.tf_backend
@@ -35,8 +38,8 @@ def test_classes_must_match_the_dataset(tmp_path):
 
 def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(image_folder,
                                                                               tmp_path):
-    """--flip=alternating with --cutout runs real epochs through fit on tf.data (the stream is
-    endless, so the epochs' steps must still come out right); the numpy pipeline, which
+    """--flip=alternating with --cutout runs real epochs through fit on tf.data (the epochs'
+    steps must come out right); the numpy pipeline, which
     augments on the device, refuses each before anything is written."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
@@ -52,6 +55,96 @@ def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(i
         trainer.prepare(trainer.TrainConfig(**{**base, "flip": "random"},
                                             model_dir=str(numpy_dir), input_pipeline="numpy"))
     assert not numpy_dir.exists()
+
+
+def _ramp_folder(root, n: int = 12, size: int = 12):
+    """`n` PNGs in two classes: red rises to the right (a flip shows as a falling row), green
+    is flat and names the image (10, 20, ...), so each image is found again after a crop."""
+    from PIL import Image
+
+    for i in range(n):
+        folder = root / f"c{i % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        image = np.zeros((size, size, 3), np.uint8)
+        image[..., 0] = 20 + 15 * np.arange(size)[None, :]
+        image[..., 1] = 10 * (i + 1)
+        Image.fromarray(image).save(folder / f"{i:02d}.png")
+    return root
+
+
+def _flips_seen(ds, mean, std) -> dict[int, bool]:
+    """Image id (its green value) -> whether the batch shows it mirrored."""
+    seen = {}
+    for x, _ in ds:
+        for image in np.rint(x.numpy() * std + mean).astype(int):
+            row = image[image.shape[0] // 2]
+            row = row[row[:, 1] > 0]  # drop the black fill of the crop's shift
+            seen[int(row[0, 1])] = bool(row[0, 0] > row[-1, 0])
+    return seen
+
+
+def test_alternating_flip_alternates_through_the_trainers_epoch_loop(tmp_path, monkeypatch):
+    """The datasets the trainer's own loop hands to fit(), one per epoch: each image's flip
+    alternates from epoch to epoch (before the fix, every fit() call restarted the alternation
+    and each image kept one flip all run)."""
+    folder = _ramp_folder(tmp_path / "images")
+    cfg = trainer.TrainConfig(model="resnet20", dataset=f"folder:{folder}", image_size=12,
+                              global_batch_size=4, val_fraction=0.25, normalization="cifar10",
+                              epochs=3, verbose=0, seed=0, flip="alternating",
+                              model_dir=str(tmp_path / "run"))
+    plan = trainer.prepare(cfg)
+    handed: list = []
+    original = plan.epoch_data
+    monkeypatch.setattr(plan, "epoch_data",
+                        lambda *a, **k: handed.append(original(*a, **k)) or handed[-1])
+    trainer.fit(plan)
+    assert len(handed) == 3
+    mean, std = normalization_for("cifar10")
+    seen = [_flips_seen(ds, mean, std) for ds in handed]
+    ids = sorted(seen[0])
+    assert len(ids) == plan.train_examples and all(sorted(s) == ids for s in seen)
+    assert all(seen[1][i] != seen[0][i] and seen[2][i] == seen[0][i] for i in ids)
+    assert 0 < sum(seen[0].values()) < len(ids)
+
+
+class _StopError(Exception):
+    pass
+
+
+def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_folder,
+                                                                         tmp_path,
+                                                                         monkeypatch):
+    """Stopped right after the checkpoint at step 12 (batch 3 of epoch 2) and resumed: the data
+    order, augmentation and schedule continue, so the final weights equal those of a run that
+    never stopped."""
+    base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
+                global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
+                verbose=0, seed=0, checkpoint_every_steps=4)
+    whole = trainer.TrainConfig(**base, model_dir=str(tmp_path / "whole"))
+    keras.utils.set_random_seed(0)  # as train.py does with --seed: the same initial weights
+    trainer.fit(trainer.prepare(whole))
+    parted = trainer.TrainConfig(**base, model_dir=str(tmp_path / "parted"))
+    save = checkpoints.save
+
+    def save_then_stop(model, model_dir, step, epoch, **kwargs):
+        name = save(model, model_dir, step, epoch, **kwargs)
+        if step == 12:
+            raise _StopError
+        return name
+
+    monkeypatch.setattr(checkpoints, "save", save_then_stop)
+    keras.utils.set_random_seed(0)
+    with pytest.raises(_StopError):
+        trainer.fit(trainer.prepare(parted))
+    monkeypatch.setattr(checkpoints, "save", save)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)  # a new process with the same --seed
+    trainer.fit(trainer.prepare(parted))
+    a = keras.models.load_model(os.path.join(whole.model_dir, "model.keras"))
+    b = keras.models.load_model(os.path.join(parted.model_dir, "model.keras"))
+    for x, y in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=1e-6,
+                                   err_msg=x.path)
 
 
 def test_weight_decay_is_l2_on_the_chosen_variables(image_folder, tmp_path):

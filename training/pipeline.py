@@ -1,8 +1,10 @@
 """tf.data input pipelines: decode in parallel, cache, shuffle, augment, batch, prefetch.
 
 Sources are an image folder (`training.image_folder`) or a TFDS dataset; both become
-``(uint8 image, int label)`` datasets that `batched` turns into what `fit` consumes. With a seed
-every random choice (shuffle order, crops, flips) is a stateless function of it, so runs repeat.
+``(uint8 image, int label)`` datasets. `TrainingEpochs` turns the training split into one
+dataset per epoch, every random choice (shuffle order, crops, flips) a function of the run's seed
+and the epoch, so a resumed run continues the data of an uninterrupted one;
+`evaluation_batches` serves validation data as it is.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import tensorflow as tf
 from training.image_folder import FolderSplit
 
 Augment = Literal["cifar", "imagenet", "none"]
-#: random: each image flipped with probability 1/2 every epoch; alternating: at random in the
-#: first epoch, then the opposite of the epoch before (Jordan 2024, "94% on CIFAR-10 in 3.29
-#: seconds"): every other epoch shows each image's mirror, with no epoch repeating the last.
+#: random: each image flipped with probability 1/2 every epoch; alternating: each image's
+#: flip in epoch 0 is random, then every epoch shows the opposite of the one before (Jordan
+#: 2024, "94% on CIFAR-10 in 3.29 seconds").
 Flip = Literal["random", "alternating"]
 #: ImageNet evaluation resizes the shorter side to size * 256 / 224, then crops the center.
 EVAL_RESIZE_RATIO = 256 / 224
@@ -133,29 +135,6 @@ def _cutout(image, side: int, seed, fill):
     return tf.where(patch, tf.constant(fill, tf.float32), tf.cast(image, tf.float32))
 
 
-def _alternating_flip_stream(ds: tf.data.Dataset, cfg: PipelineConfig):
-    """The endless stream of augmented (image, label) pairs, epoch after epoch, each image
-    mirrored at random in the first epoch and then the opposite way of its previous epoch."""
-    size = int(ds.cardinality())
-    if size < 1:
-        raise ValueError("flip='alternating' needs a training split of known, non-zero size "
-                         f"(tf.data cardinality {size}); use flip='random'.")
-    salt = cfg.seed if cfg.seed is not None else int(np.random.default_rng().integers(2**31))
-    stream = ds.enumerate().shuffle(cfg.shuffle_buffer, seed=cfg.seed,
-                                    reshuffle_each_iteration=True).repeat()
-    seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
-
-    def transform(position, indexed, seed):
-        index, (image, label) = indexed
-        first = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(salt, tf.int64),
-                                                               index])) < 0.5
-        odd_epoch = tf.equal((position // size) % 2, 1)
-        return _train_transform(image, seed, cfg, tf.not_equal(first, odd_epoch)), label
-
-    return tf.data.Dataset.zip((tf.data.Dataset.counter(), stream, seeds)).map(
-        transform, num_parallel_calls=tf.data.AUTOTUNE)
-
-
 def _eval_transform(image, cfg: PipelineConfig):
     size = cfg.image_size
     if cfg.augment == "imagenet":
@@ -176,40 +155,93 @@ def eval_batch_size(examples: int, global_batch: int, replicas: int) -> int:
                      "validation images or fewer replicas.")
 
 
-def batched(source: tf.data.Dataset, cfg: PipelineConfig, training: bool,
-            batch_size: int | None = None) -> tf.data.Dataset:
-    """Batches of normalized float32 images and int32 labels for `fit`/`evaluate`.
-
-    Training data is cached (decoded, before augmentation) when `cfg.cache`, shuffled, augmented
-    on the fly and batched with drop_remainder (every replica gets equal batches); with
-    ``flip="alternating"`` it is endless (the epoch decides each flip), its batches running on
-    across epoch boundaries, so no image is dropped. Evaluation
-    data is neither shuffled nor augmented. `batch_size` overrides the config's (evaluation
-    under several replicas, see `eval_batch_size`). Sharding across workers is by element (DATA).
-    """
-    mean = tf.constant(cfg.mean, tf.float32)
-    std = tf.constant(cfg.std, tf.float32)
-
-    def finish(image, label):
-        image = (tf.cast(image, tf.float32) - mean) / std
-        image = tf.ensure_shape(image, (cfg.image_size, cfg.image_size, 3))
-        return image, tf.cast(label, tf.int32)
-
-    ds = source.cache() if cfg.cache else source
-    if training and cfg.flip == "alternating":
-        ds = _alternating_flip_stream(ds, cfg).map(finish, num_parallel_calls=tf.data.AUTOTUNE)
-    elif training:
-        ds = ds.shuffle(cfg.shuffle_buffer, seed=cfg.seed, reshuffle_each_iteration=True)
-        seeds = tf.data.Dataset.random(seed=cfg.seed).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            lambda pair, seed: finish(_train_transform(pair[0], seed, cfg), pair[1]),
-            num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(lambda image, label: finish(_eval_transform(image, cfg), label),
+def evaluation_batches(source: tf.data.Dataset, cfg: PipelineConfig,
+                       batch_size: int | None = None) -> tf.data.Dataset:
+    """Batches of normalized float32 images and int32 labels for `evaluate`: in the source's
+    order, not augmented, the last batch possibly short. `batch_size` overrides the config's
+    (evaluation under several replicas, see `eval_batch_size`)."""
+    ds = source.map(lambda image, label: _finish(_eval_transform(image, cfg), label, cfg),
                     num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size or cfg.global_batch_size, drop_remainder=training)
+    return _with_options(ds.batch(batch_size or cfg.global_batch_size), deterministic=True)
+
+
+class TrainingEpochs:
+    """The training split as one dataset per epoch, each a function of ``(seed, epoch)`` alone.
+
+    Epoch `e` is the split shuffled with a seed drawn from ``(seed, e)``, each image augmented
+    with a seed drawn from ``(seed, e, its position in the epoch)``, batched with the last
+    partial batch dropped (every replica gets equal batches). So a new iterator, a new process
+    or another machine resuming at batch `k` of epoch `e` (`epoch(e, first_batch=k)`) sees the
+    batches an uninterrupted run would have. Decoded images are cached in memory (before
+    augmentation) when `cfg.cache`; the cache fills during the first epoch read. The shuffle
+    also depends on TensorFlow's global seed (`train.py` sets it from ``--seed``).
+    """
+
+    def __init__(self, source: tf.data.Dataset, cfg: PipelineConfig, examples: int):
+        if examples < cfg.global_batch_size:
+            raise ValueError(f"{examples} training images are fewer than one batch of "
+                             f"{cfg.global_batch_size}.")
+        self.cfg = cfg
+        self.examples = examples
+        self.steps_per_epoch = examples // cfg.global_batch_size
+        #: the run's data seed; None until set (the trainer draws one for unseeded runs).
+        self.seed = cfg.seed
+        self._indexed = (source.cache() if cfg.cache else source).enumerate()
+
+    def epoch(self, epoch: int, first_batch: int = 0) -> tf.data.Dataset:
+        """The batches of epoch `epoch` (0-based) from its batch `first_batch` on."""
+        if not 0 <= first_batch <= self.steps_per_epoch:
+            raise ValueError(f"first_batch={first_batch} is outside an epoch of "
+                             f"{self.steps_per_epoch} batches.")
+        return self._batches(tf.constant(epoch, tf.int64), first_batch)
+
+    def stream(self, first_epoch: int = 0) -> tf.data.Dataset:
+        """Every epoch from `first_epoch` on, one after the other, endless: for a `fit` that
+        runs several epochs on one iterator (set its steps_per_epoch)."""
+        return tf.data.Dataset.counter(first_epoch).flat_map(lambda e: self._batches(e, 0))
+
+    def _batches(self, epoch, first_batch: int) -> tf.data.Dataset:
+        if self.seed is None:
+            raise ValueError("TrainingEpochs needs a seed (set .seed) to give each epoch its "
+                             "order and augmentation.")
+        cfg, batch = self.cfg, self.cfg.global_batch_size
+        epoch_key = epoch_seed(self.seed, epoch)
+        ds = self._indexed.shuffle(min(cfg.shuffle_buffer, self.examples), seed=epoch_key,
+                                   reshuffle_each_iteration=False)
+        ds = ds.take(self.steps_per_epoch * batch).enumerate().skip(first_batch * batch)
+
+        def transform(position, indexed):
+            index, (image, label) = indexed
+            seed = tf.stack([epoch_key, position])
+            flip = None
+            if cfg.flip == "alternating":  # random first epoch, then the opposite each epoch
+                first = tf.random.stateless_uniform(
+                    [], tf.stack([tf.constant(self.seed, tf.int64), index])) < 0.5
+                flip = tf.not_equal(first, tf.equal(epoch % 2, 1))
+            return _finish(_train_transform(image, seed, cfg, flip), label, cfg)
+
+        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).batch(batch,
+                                                                           drop_remainder=True)
+        return _with_options(ds, deterministic=True)
+
+
+def epoch_seed(seed: int, epoch) -> tf.Tensor:
+    """An int64 key for epoch `epoch` of a run seeded `seed`, the same on every machine."""
+    return tf.random.stateless_uniform([], tf.stack([tf.constant(seed, tf.int64),
+                                                     tf.cast(epoch, tf.int64)]),
+                                       minval=None, maxval=None, dtype=tf.int64)
+
+
+def _finish(image, label, cfg: PipelineConfig):
+    """Normalized float32 image of the configured size and an int32 label."""
+    image = (tf.cast(image, tf.float32) - tf.constant(cfg.mean, tf.float32)) / tf.constant(
+        cfg.std, tf.float32)
+    image = tf.ensure_shape(image, (cfg.image_size, cfg.image_size, 3))
+    return image, tf.cast(label, tf.int32)
+
+
+def _with_options(ds: tf.data.Dataset, deterministic: bool) -> tf.data.Dataset:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    if cfg.seed is not None:
-        options.deterministic = True
+    options.deterministic = deterministic
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -40,8 +40,8 @@ flags.DEFINE_enum("augment", "cifar", ["cifar", "imagenet", "none"],
 flags.DEFINE_enum("flip", "random", ["random", "alternating"],
                   "Horizontal flips of the augmentation: random (each image, each epoch, with "
                   "probability 1/2) or alternating (random in the first epoch, then each image "
-                  "the opposite way of its previous epoch; tf.data pipeline only). A resumed run "
-                  "starts the alternation afresh.")
+                  "the opposite way of its previous epoch; tf.data pipeline only). Both follow "
+                  "the epoch number, so a resumed run continues them.")
 flags.DEFINE_integer("cutout", 0,
                      "Cutout (DeVries & Taylor 2017): blank a square of this side, centred "
                      "anywhere on the image, to the dataset mean in every training image; 0: "
@@ -134,7 +134,7 @@ flags.DEFINE_bool("eval_flip", False,
 
 flags.mark_flags_as_required(["model", "dataset", "model_dir"])
 # Flags that must not change when a model_dir is resumed.
-RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size")
+RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size", "seed")
 # Flags that say how this process runs, not what the run is: left out of flags.txt.
 PROCESS_FLAGS = ("mode", "eval_model", "eval_flip", "logical_cpus")
 

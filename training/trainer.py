@@ -100,7 +100,9 @@ class Plan:
 
     config: TrainConfig
     distribution: Distribution
-    train_ds: Any  # a repeated tf.data.Dataset, or a numpy_loader.ArrayBatches
+    #: the training split epoch by epoch: a `pipeline.TrainingEpochs` (tf.data) or a
+    #: `numpy_loader.ArrayBatches`; `epoch_data` gives one epoch of either.
+    train_data: Any
     val_ds: Any
     num_classes: int
     class_names: tuple[str, ...]
@@ -110,6 +112,16 @@ class Plan:
     val_examples: int
     #: numpy path: puts device augmentation and normalization in front of the backbone.
     input_layers: Callable[[keras.Model], keras.Model] | None = None
+
+    def epoch_data(self, epoch: int, first_batch: int = 0, seed: int | None = None):
+        """The batches of epoch `epoch` from its batch `first_batch` on, ordered and augmented
+        by `seed` (default: the config's): the same batches whether or not the run stopped."""
+        seed = self.config.seed if seed is None else seed
+        self.train_data.seed = seed
+        if hasattr(self.train_data, "set_epoch"):  # numpy path
+            self.train_data.set_epoch(epoch, first_batch)
+            return self.train_data
+        return self.train_data.epoch(epoch, first_batch)
 
     @property
     def strategy(self):
@@ -199,6 +211,9 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
         distribution = Distribution(distribution.num_replicas_in_sync, distribution,
                                     type(distribution).__name__)
+    if cfg.seed is None and _is_multi_worker(distribution.strategy):
+        raise ValueError("multi-worker training needs --seed: every worker must shuffle and "
+                         "augment the data alike for the shards to partition it.")
     replicas = distribution.replicas
     if cfg.global_batch_size % replicas:
         raise ValueError(f"global batch size {cfg.global_batch_size} is not divisible by the "
@@ -206,7 +221,12 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     mean, std = normalization_for(_normalization(cfg))
     if pipeline == "numpy":
         return _prepare_numpy(cfg, distribution, mean, std)
-    from training.pipeline import PipelineConfig, batched, eval_batch_size
+    from training.pipeline import (
+        PipelineConfig,
+        TrainingEpochs,
+        eval_batch_size,
+        evaluation_batches,
+    )
 
     train, n_train, val, n_val, num_classes, names = _tf_sources(cfg)
     steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
@@ -215,8 +235,8 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
                           min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip,
                           cfg.cutout)
     val_batch = eval_batch_size(n_val, cfg.global_batch_size, replicas)
-    return Plan(cfg, distribution, batched(train, pipe, True).repeat(),
-                batched(val, pipe, False, val_batch), num_classes, names, steps_per_epoch,
+    return Plan(cfg, distribution, TrainingEpochs(train, pipe, n_train),
+                evaluation_batches(val, pipe, val_batch), num_classes, names, steps_per_epoch,
                 total, n_train, n_val)
 
 
@@ -318,6 +338,7 @@ def fit(plan: Plan) -> dict:
     backbone = backbone_of(model)
     with plan.distribution.scope():  # the optimizer's variables belong to the strategy
         step = checkpoints.restore(model, cfg.model_dir)
+    seed = checkpoints.data_seed(cfg.model_dir, cfg.seed, write=chief)
     spe = plan.steps_per_epoch
     total_epochs = math.ceil(plan.total_steps / spe)
     if step:
@@ -363,14 +384,13 @@ def fit(plan: Plan) -> dict:
     while step < plan.total_steps:
         epoch = step // spe
         steps = min(spe * (epoch + 1), plan.total_steps) - step
-        if hasattr(plan.train_ds, "set_epoch"):  # numpy path: this epoch's order, resumed
-            plan.train_ds.set_epoch(epoch, first_batch=step - epoch * spe)
+        train_ds = plan.epoch_data(epoch, first_batch=step - epoch * spe, seed=seed)
         if loop is not None:
             callback_list = keras.callbacks.CallbackList(
                 callbacks, model=model, verbose=cfg.verbose, epochs=epoch + 1, steps=steps)
-            logs = loop.run_epoch(plan.train_ds, plan.val_ds, epoch, steps, callback_list)
+            logs = loop.run_epoch(train_ds, plan.val_ds, epoch, steps, callback_list)
         else:
-            history = model.fit(plan.train_ds, validation_data=plan.val_ds, initial_epoch=epoch,
+            history = model.fit(train_ds, validation_data=plan.val_ds, initial_epoch=epoch,
                                 epochs=epoch + 1, steps_per_epoch=steps, callbacks=callbacks,
                                 shuffle=False, verbose=cfg.verbose)
             logs = {k: float(v[-1]) for k, v in history.history.items()}
