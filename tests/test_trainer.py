@@ -1,5 +1,6 @@
 """The trainer library in-process: TFDS through tfds.testing.mock_data, config checks."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -10,7 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from keras_resnet.preprocessing import normalization_for
-from training import callbacks, checkpoints, trainer
+from training import callbacks, carry_run, checkpoints, trainer
 from training.callbacks import best_epoch
 
 pytestmark = pytest.mark.tf_backend
@@ -114,9 +115,9 @@ class _StopError(Exception):
 def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_folder,
                                                                          tmp_path,
                                                                          monkeypatch):
-    """Stopped right after the checkpoint at step 12 (batch 3 of epoch 2) and resumed: the data
-    order, augmentation and schedule continue, so the final weights equal those of a run that
-    never stopped."""
+    """Stopped right after the checkpoint at step 12 (batch 3 of epoch 2), carried to another
+    folder with carry_run and resumed there: the data order, augmentation and schedule
+    continue, so the final weights equal those of a run that never stopped."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
                 verbose=0, seed=0, checkpoint_every_steps=4)
@@ -137,11 +138,15 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
     with pytest.raises(_StopError):
         trainer.fit(trainer.prepare(parted))
     monkeypatch.setattr(checkpoints, "save", save)
+    # Carried as between machines: packed into a folder, unpacked into another model_dir.
+    carry_run.pack(parted.model_dir, str(tmp_path / "pack"))
+    moved = dataclasses.replace(parted, model_dir=str(tmp_path / "elsewhere"))
+    assert carry_run.unpack(str(tmp_path / "pack"), moved.model_dir)["step"] == 12
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)  # a new process with the same --seed
-    trainer.fit(trainer.prepare(parted))
+    trainer.fit(trainer.prepare(moved))
     a = keras.models.load_model(os.path.join(whole.model_dir, "model.keras"))
-    b = keras.models.load_model(os.path.join(parted.model_dir, "model.keras"))
+    b = keras.models.load_model(os.path.join(moved.model_dir, "model.keras"))
     for x, y in zip(a.weights, b.weights, strict=True):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=1e-6,
                                    err_msg=x.path)
