@@ -6,7 +6,8 @@ and unpack it into a model_dir on the next machine, where rerunning train.py res
 
 A pack holds what a resume needs and nothing more: the newest checkpoint (weights and optimizer
 state) and its index with size and sha256, flags.txt, the data seed of an unseeded run,
-history.csv, steps.csv, labels.txt and model_best.keras. Every file is checked, then written
+history.csv, steps.csv, labels.txt, model_best.keras, and once the run has finished model.keras
+and metrics.json. Every file is checked, then written
 atomically; older checkpoints left in the pack are removed only after the new one is in place.
 Unpacking refuses to replace a checkpoint that is as new or newer.
 """
@@ -26,7 +27,7 @@ from training import checkpoints  # noqa: E402
 
 #: files of a model_dir a resume needs beside the checkpoint (those present are carried).
 RUN_FILES = ("flags.txt", checkpoints.SEED_FILE, "history.csv", "steps.csv", "labels.txt",
-             "model_best.keras")
+             "model_best.keras", "model.keras", "metrics.json")
 
 
 def _copy(source: str, target: str) -> None:
