@@ -50,3 +50,7 @@ def test_entry_points_load_tensorflow_with_onednn(entry_point):
 
 def test_environment_can_still_turn_onednn_off():
     assert onednn_after("training/train.py", TF_ENABLE_ONEDNN_OPTS="0") == "onednn False"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

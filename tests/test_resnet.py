@@ -21,7 +21,9 @@ def test_imagenet_parameter_counts_are_exact(name, expected, default_model):
     assert convs and not any(conv.use_bias for conv in convs)
 
 
-@pytest.mark.parametrize("name,millions", CIFAR_PARAMS_M.items())
+@pytest.mark.parametrize("name,millions", [
+    pytest.param(name, millions, marks=[pytest.mark.slow] if name.endswith("1202") else [])
+    for name, millions in CIFAR_PARAMS_M.items()])  # ResNet-1202: ~4,000 layers, slow to build
 def test_cifar_parameter_counts_match_the_paper(name, millions, default_model):
     params = keras_resnet.count_trainable_params(default_model(name))
     digits = 1 if millions >= 1 else 2

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -85,3 +86,7 @@ def test_trainer_validates_and_saves_the_average(image_folder, tmp_path):
                       metrics=["accuracy"])
     raw_top1 = raw_model.evaluate(plan.val_ds, return_dict=True, verbose=0)["accuracy"]
     assert float(last["val_raw_accuracy"]) == pytest.approx(raw_top1, abs=1e-6)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
