@@ -117,9 +117,13 @@ def test_unknown_flag_and_other_run_in_model_dir(image_folder, tmp_path):
     assert (model_dir / "flags.txt").read_text() == "--model=resnet56\n--dataset=x\n"
     # Turning the weight average on or off changes what the checkpoints hold.
     same = "".join(f"{arg}\n" for arg in flags(image_folder, str(model_dir))[:4])
-    (model_dir / "flags.txt").write_text(same + "--batch_size=9\n--ema_decay=0.99\n")
+    (model_dir / "flags.txt").write_text(same + "--batch_size=9\n--seed=0\n--ema_decay=0.99\n")
     result = train(flags(image_folder, str(model_dir)))
     assert result.returncode != 0 and "different ema_decay" in result.stderr
+    # Another seed would continue the run on other data orders and augmentations.
+    (model_dir / "flags.txt").write_text(same + "--batch_size=9\n--seed=1\n")
+    result = train(flags(image_folder, str(model_dir)))
+    assert result.returncode != 0 and "different seed (seed=1)" in result.stderr
 
 
 def test_non_finite_loss_stops_with_a_clear_error(image_folder, tmp_path):
