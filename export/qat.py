@@ -1,10 +1,11 @@
 """Quantization-aware training with tensorflow-model-optimization, which accepts only tf_keras
 (Keras 2) models: the only place the project imports tf_keras.
 
-The twin is built by the zoo's own builder (`keras_resnet.resnet.assemble`) with tf_keras'
-layers, from the registry's architecture spec; the Keras 3 weights are copied by layer name and
-the float twin must reproduce the Keras 3 logits (max |diff| <= `TWIN_TOLERANCE`) before it is
-quantized, fine-tuned and saved as a SavedModel for the converter.
+The twin is built by the zoo's own builder (`keras_resnet.builder.assemble`) with tf_keras'
+layers, from the architecture the model recorded (`keras_resnet.build_args`); the Keras 3
+weights are copied by layer name and the float twin must reproduce the Keras 3 logits (max
+|diff| <= `TWIN_TOLERANCE`) before it is quantized, fine-tuned and saved as a SavedModel for
+the converter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras
 
-from keras_resnet import blocks, registry, resnet
+from keras_resnet import blocks, builder
+from keras_resnet.specs import spec_for
 from training.image_folder import FolderSplit
 
 TWIN_TOLERANCE = 1e-5
@@ -74,33 +76,17 @@ class _TwinLayers:
         return getattr(tf_keras.layers, name)
 
 
-def _build_args(model: keras.Model) -> dict:
-    """The builder arguments that made `model` (a registered architecture with its top)."""
-    entry = registry.get_entry(model.name)
-    names = {layer.name for layer in model.layers}
-    if "predictions" not in names:
-        raise ValueError(f"QAT needs a model with its classification top; {model.name!r} has "
-                         "no 'predictions' layer.")
-    head = model.get_layer("predictions").get_config()
-    stride = "1x1"
-    if entry.spec.block == "bottleneck":
-        first = model.get_layer(f"{entry.spec.stages[1].name}_block1_1_conv")
-        stride = "1x1" if tuple(first.strides) != (1, 1) else "3x3"
-    return {"entry": entry, "shortcut": "B" if any(n.endswith("_0_conv") for n in names)
-            else "A", "bottleneck_stride": stride, "classes": head["units"],
-            "activation": None if head["activation"] == "linear" else head["activation"],
-            "shape": model.input_shape[1:]}
-
-
 def tf_keras_twin(model: keras.Model) -> tf_keras.Model:
     """The tf_keras model of `model`'s architecture, with `model`'s weights."""
-    args = _build_args(model)
-    entry = args["entry"]
-    opts = blocks.BlockOptions(entry.residual, args["shortcut"], args["bottleneck_stride"],
+    args = builder.build_args(model)
+    if not args["include_top"]:
+        raise ValueError(f"QAT needs a model with its classification top; {model.name!r} was "
+                         "built with include_top=False.")
+    opts = blocks.BlockOptions(args["residual"], args["shortcut"], args["bottleneck_stride"],
                                layers=_TwinLayers(), pad_channels=TwinZeroPadChannels)
-    inputs = tf_keras.Input(args["shape"], name="input")
-    outputs = resnet.assemble(entry.spec, opts, inputs, True, None, args["classes"],
-                              args["activation"])
+    inputs = tf_keras.Input(args["input_shape"], name="input")
+    outputs = builder.assemble(spec_for(args["family"], args["depth"]), opts, inputs, True,
+                               None, args["classes"], args["classifier_activation"])
     twin = tf_keras.Model(inputs, outputs, name=model.name)
     missing = []
     for layer in twin.layers:

@@ -1,38 +1,20 @@
-"""The one generic builder: an ArchSpec plus orthogonal options -> a Keras functional model."""
+"""The one generic builder: an ArchSpec plus orthogonal options -> a Keras functional model.
+
+Architecture only: weights are loaded afterwards by `keras_resnet.weights`, and the public
+constructors (`keras_resnet.models`) do both.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 import keras
 
 from keras_resnet import blocks
-from keras_resnet.preprocessing import PREPROCESSING, with_preprocessing
-from keras_resnet.specs import ArchSpec
-from keras_resnet.weights_file import load_weights_file, validate_weights_arg
+from keras_resnet.specs import ArchSpec, arch_name, spec_for
 
 POOLINGS = (None, "avg", "max")
-
-
-class ResNetKwargs(TypedDict, total=False):
-    """Keyword arguments every public builder takes (see `build_resnet`)."""
-
-    include_top: bool
-    weights: str | os.PathLike | None
-    input_tensor: Any
-    input_shape: tuple[int | None, int | None, int] | None
-    pooling: Literal["avg", "max"] | None
-    classes: int | None
-    classifier_activation: str | None
-    name: str | None
-    shortcut: Literal["A", "B"] | None
-    bottleneck_stride: Literal["1x1", "3x3"]
-    bn_momentum: float
-    kernel_initializer: str
-    zero_init_residual: bool
-    include_preprocessing: bool | str
 
 
 def _resolve_input_shape(spec: ArchSpec, input_tensor, input_shape, include_top: bool):
@@ -122,9 +104,17 @@ def assemble(spec: ArchSpec, opts: blocks.BlockOptions, inputs, include_top: boo
     elif pooling == "max":
         x = opts.layers.GlobalMaxPooling2D(name="max_pool")(x)
     if include_top:
-        x = opts.layers.Dense(classes, activation=classifier_activation, dtype="float32",
+        x = opts.layers.Dense(classes, activation=classifier_activation, dtype=_head_dtype(),
                               name="predictions")(x)
     return x
+
+
+def _head_dtype() -> str | None:
+    """float32 under a mixed-precision policy (logits and loss stay float32); otherwise the
+    policy's own, so that a model built under float64 (the exporter's exact reference) is
+    float64 through its head."""
+    policy = keras.config.dtype_policy()
+    return "float32" if policy.compute_dtype in ("float16", "bfloat16") else None
 
 
 def _ensure_recursion_limit(spec: ArchSpec) -> None:
@@ -135,60 +125,20 @@ def _ensure_recursion_limit(spec: ArchSpec) -> None:
         sys.setrecursionlimit(needed)
 
 
-def build_resnet(
-    spec: ArchSpec,
-    *,
-    residual: bool = True,
-    include_top: bool = True,
-    weights: str | os.PathLike | None = None,
-    input_tensor: Any = None,
-    input_shape: tuple[int | None, int | None, int] | None = None,
-    pooling: Literal["avg", "max"] | None = None,
-    classes: int | None = None,
-    classifier_activation: str | None = "softmax",
-    name: str | None = None,
-    shortcut: Literal["A", "B"] | None = None,
-    bottleneck_stride: Literal["1x1", "3x3"] = "1x1",
-    bn_momentum: float = 0.9,
-    kernel_initializer: str = "he_normal",
-    zero_init_residual: bool = False,
-    include_preprocessing: bool | str = False,
-) -> keras.Model:
-    """Builds the network `spec` describes, with keras.applications' signature.
+#: The build arguments a `ResNet` records in its config, in constructor order.
+BUILD_ARGS = ("family", "depth", "residual", "include_top", "input_shape", "pooling", "classes",
+              "classifier_activation", "shortcut", "bottleneck_stride", "bn_momentum",
+              "kernel_initializer", "zero_init_residual")
 
-    Args:
-        spec: the architecture (see `keras_resnet.specs`).
-        residual: False builds the plain counterpart (same layers, no shortcuts).
-        include_top: end with global average pooling and a `classes`-way dense layer.
-        weights: None (random init), a pretrained tag, or a ``.weights.h5`` file path.
-        input_tensor: optional Keras tensor to build the model on.
-        input_shape: (height, width, channels); the default is the family's training size with
-            the top, ``(None, None, 3)`` without.
-        pooling: without the top, None (4D features), "avg" or "max".
-        classes: head size; defaults to the family's dataset (1000 ImageNet, 10 CIFAR).
-        classifier_activation: activation of the head; None gives logits. The head always
-            computes in float32, so logits stay float32 under mixed precision.
-        name: model name; defaults to the registry name.
-        shortcut: "A" (parameter-free: subsample + zero-pad) or "B" (1x1 projection) for the
-            blocks that change shape; defaults to the family's (A for CIFAR, B for ImageNet).
-        bottleneck_stride: "1x1" puts a bottleneck's stride in its first 1x1 conv (v1, the
-            paper); "3x3" in its 3x3 conv (v1.5, torchvision's layout).
-        bn_momentum: BatchNormalization moving-average momentum.
-        kernel_initializer: initializer of every conv (He et al. use "he_normal").
-        zero_init_residual: start each block's last BN at gamma=0 (Goyal et al. 2017).
-        include_preprocessing: put the input normalization into the model, which then takes
-            RGB pixel values 0..255: True for what the pretrained `weights` expect, or a key
-            of `keras_resnet.preprocessing.PREPROCESSING` ("caffe", "tf", "torch",
-            "cifar10"). The network is nested inside, under its own name.
-    """
+
+def _network(spec: ArchSpec, residual: bool, include_top: bool, input_tensor, input_shape,
+             pooling, classes, classifier_activation, shortcut, bottleneck_stride, bn_momentum,
+             kernel_initializer, zero_init_residual):
+    """(inputs, outputs, resolved arguments) of the network; checks every argument first."""
     shortcut = spec.default_shortcut if shortcut is None else shortcut
     classes = spec.default_classes if classes is None else classes
     _validate(spec, include_top, pooling, classes, shortcut, bottleneck_stride)
     shape = _resolve_input_shape(spec, input_tensor, input_shape, include_top)
-    model_name = name or f"resnet{spec.depth}"
-    published = validate_weights_arg(weights, model_name, shape[-1], include_top, classes)
-    preprocessing = _preprocessing_mode(include_preprocessing, published, weights)
-
     _ensure_recursion_limit(spec)
     opts = blocks.BlockOptions(residual, shortcut, bottleneck_stride, bn_momentum,
                                kernel_initializer, zero_init_residual)
@@ -198,35 +148,129 @@ def build_resnet(
         inputs = input_tensor
     else:
         inputs = keras.layers.Input(tensor=input_tensor, shape=shape, name="input")
-    x = assemble(spec, opts, inputs, include_top, pooling, classes, classifier_activation)
-    sources = inputs
-    if input_tensor is not None:  # the graph may start before input_tensor
-        sources = keras.utils.get_source_inputs(input_tensor)
-        sources = sources[0] if len(sources) == 1 else sources
-    model = keras.Model(sources, x, name=model_name)
-    if published is not None:
-        from keras_resnet import pretrained
-
-        pretrained.load(model, published)
-    elif weights is not None:
-        load_weights_file(model, os.fspath(weights))
-    if preprocessing is not None:
-        model = with_preprocessing(model, preprocessing)
-    return model
+    outputs = assemble(spec, opts, inputs, include_top, pooling, classes, classifier_activation)
+    resolved = {"family": spec.family, "depth": spec.depth, "residual": residual,
+                "include_top": include_top, "input_shape": shape, "pooling": pooling,
+                "classes": classes, "classifier_activation": classifier_activation,
+                "shortcut": shortcut, "bottleneck_stride": bottleneck_stride,
+                "bn_momentum": bn_momentum, "kernel_initializer": kernel_initializer,
+                "zero_init_residual": zero_init_residual}
+    return inputs, outputs, resolved
 
 
-def _preprocessing_mode(include_preprocessing: bool | str, published, weights) -> str | None:
-    """The PREPROCESSING key `include_preprocessing` asks for, or None; raises early."""
-    if include_preprocessing is False or include_preprocessing is None:
-        return None
-    if include_preprocessing is True:
-        if published is None:
-            raise ValueError(
-                f"include_preprocessing=True takes the preprocessing of pretrained weights, "
-                f"but weights={weights!r} is not a published tag; name the preprocessing "
-                f"instead, one of {sorted(PREPROCESSING)}.")
-        return published.preprocessing
-    if include_preprocessing not in PREPROCESSING:
-        raise ValueError(f"include_preprocessing={include_preprocessing!r}: choose True (the "
-                         f"pretrained weights' own) or one of {sorted(PREPROCESSING)}.")
-    return include_preprocessing
+@keras.saving.register_keras_serializable(package="keras_resnet")
+class ResNet(keras.Model):
+    """A ResNet (or its plain counterpart) as a functional model that records how it was built.
+
+    Its config is its constructor's arguments (`BUILD_ARGS` and the name), so a `.keras` file,
+    the weights loaders and the exporter read the architecture from the model instead of
+    guessing it from layer names; `from_config` rebuilds the same graph. Weights are not an
+    argument: they are loaded after the build (`keras_resnet.weights`).
+
+    Args:
+        family, depth: the architecture in the spec table (`keras_resnet.specs.spec_for`).
+        residual: False builds the plain counterpart (same layers, no shortcuts).
+        include_top: end with global average pooling and a `classes`-way dense layer.
+        input_shape: (height, width, channels); the default is the family's training size with
+            the top, ``(None, None, 3)`` without.
+        pooling: without the top, None (4D features), "avg" or "max".
+        classes: head size; defaults to the family's dataset (1000 ImageNet, 10 CIFAR).
+        classifier_activation: activation of the head; None gives logits. The head always
+            computes in float32, so logits stay float32 under mixed precision.
+        shortcut: "A" (parameter-free: subsample + zero-pad) or "B" (1x1 projection) for the
+            blocks that change shape; defaults to the family's (A for CIFAR, B for ImageNet).
+        bottleneck_stride: "1x1" puts a bottleneck's stride in its first 1x1 conv (v1, the
+            paper); "3x3" in its 3x3 conv (v1.5, torchvision's layout).
+        bn_momentum: BatchNormalization moving-average momentum.
+        kernel_initializer: initializer of every conv (He et al. use "he_normal").
+        zero_init_residual: start each block's last BN at gamma=0 (Goyal et al. 2017).
+        name: model name; defaults to the registry name (``resnet50``).
+    """
+
+    def __init__(self, family: str, depth: int, *, residual: bool = True,
+                 include_top: bool = True,
+                 input_shape: tuple[int | None, int | None, int] | None = None,
+                 pooling: Literal["avg", "max"] | None = None, classes: int | None = None,
+                 classifier_activation: str | None = "softmax",
+                 shortcut: Literal["A", "B"] | None = None,
+                 bottleneck_stride: Literal["1x1", "3x3"] = "1x1", bn_momentum: float = 0.9,
+                 kernel_initializer: str = "he_normal", zero_init_residual: bool = False,
+                 name: str | None = None, **kwargs):
+        spec = spec_for(family, depth)
+        inputs, outputs, resolved = _network(
+            spec, residual, include_top, None, input_shape, pooling, classes,
+            classifier_activation, shortcut, bottleneck_stride, bn_momentum, kernel_initializer,
+            zero_init_residual)
+        super().__init__(inputs, outputs, name=name or arch_name(spec, residual), **kwargs)
+        self.build_args = resolved
+        self.spec = spec
+
+    def get_config(self) -> dict:
+        return {**self.build_args, "input_shape": list(self.build_args["input_shape"]),
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> ResNet:
+        config = dict(config)
+        config["input_shape"] = tuple(config["input_shape"])
+        return cls(**config)
+
+
+def build_network(spec: ArchSpec, *, residual: bool = True, input_tensor: Any = None,
+                  name: str | None = None, **kwargs) -> keras.Model:
+    """The network `spec` describes, without weights: a `ResNet` (which records its build
+    arguments), or on an `input_tensor` a plain functional model whose graph starts there, as
+    keras.applications builds it. `kwargs`: the `ResNet` arguments."""
+    if input_tensor is None:
+        return ResNet(spec.family, spec.depth, residual=residual, name=name, **kwargs)
+    inputs, outputs, _ = _network(
+        spec, residual, kwargs.get("include_top", True), input_tensor,
+        kwargs.get("input_shape"), kwargs.get("pooling"), kwargs.get("classes"),
+        kwargs.get("classifier_activation", "softmax"), kwargs.get("shortcut"),
+        kwargs.get("bottleneck_stride", "1x1"), kwargs.get("bn_momentum", 0.9),
+        kwargs.get("kernel_initializer", "he_normal"), kwargs.get("zero_init_residual", False))
+    sources = keras.utils.get_source_inputs(input_tensor)  # the graph may start before it
+    sources = sources[0] if len(sources) == 1 else sources
+    return keras.Model(sources, outputs, name=name or arch_name(spec, residual))
+
+
+def build_args(model: keras.Model) -> dict:
+    """The build arguments of `model`: those a `ResNet` recorded; for a functional model saved
+    before models recorded them (a ``.keras`` file of keras-resnet 0.1, named after its
+    architecture), read back from its layers. ValueError for any other model."""
+    if isinstance(model, ResNet):
+        return dict(model.build_args)
+    return _legacy_build_args(model)
+
+
+def _legacy_build_args(model: keras.Model) -> dict:
+    from keras_resnet.specs import CIFAR_DEPTHS, IMAGENET_DEPTHS, PREACT_DEPTHS
+
+    name = model.name
+    known = {f"resnet{d}": ("imagenet", d, True) for d in IMAGENET_DEPTHS}
+    known |= {f"plainnet{d}": ("imagenet", d, False) for d in IMAGENET_DEPTHS}
+    known |= {f"resnet{d}v2": ("preact", d, True) for d in PREACT_DEPTHS}
+    known |= {f"resnet{d}": ("cifar", d, True) for d in CIFAR_DEPTHS}
+    known |= {f"plainnet{d}": ("cifar", d, False) for d in CIFAR_DEPTHS}
+    if name not in known:
+        raise ValueError(f"model {name!r} was not built by keras_resnet (no recorded build "
+                         "arguments, and its name is no registered architecture).")
+    family, depth, residual = known[name]
+    spec = spec_for(family, depth)
+    names = {layer.name for layer in model.layers}
+    include_top = "predictions" in names
+    head = model.get_layer("predictions").get_config() if include_top else None
+    stride = "1x1"
+    if spec.block == "bottleneck":
+        first = model.get_layer(f"{spec.stages[1].name}_block1_1_conv")
+        stride = "1x1" if tuple(first.strides) != (1, 1) else "3x3"
+    pooling = None if include_top else next(
+        (p for layer, p in (("avg_pool", "avg"), ("max_pool", "max")) if layer in names), None)
+    return {"family": family, "depth": depth, "residual": residual, "include_top": include_top,
+            "input_shape": tuple(model.input_shape[1:]), "pooling": pooling,
+            "classes": head["units"] if head else spec.default_classes,
+            "classifier_activation": (None if head and head["activation"] == "linear"
+                                      else head["activation"] if head else "softmax"),
+            "shortcut": "B" if any(n.endswith("_0_conv") for n in names) else "A",
+            "bottleneck_stride": stride, "bn_momentum": 0.9, "kernel_initializer": "he_normal",
+            "zero_init_residual": False}

@@ -1,16 +1,111 @@
-"""Public builders: one thin entry per registered model (keras.applications-style names).
-
-Each takes the keyword arguments of `keras_resnet.resnet.build_resnet` (see `ResNetKwargs`).
+"""The public constructors: build the network, then load its weights, then (optionally) put the
+input preprocessing in front. `build_resnet(spec)`, `get_model(name)`, `cifar_resnet(depth)`,
+and one thin entry per registered model with keras.applications-style names (`ResNet50`).
 """
 
 from __future__ import annotations
 
-from typing import Unpack
+import os
+from typing import Any, Literal, TypedDict, Unpack
 
 import keras
 
-from keras_resnet.registry import get_model
-from keras_resnet.resnet import ResNetKwargs
+from keras_resnet import registry
+from keras_resnet.builder import build_network
+from keras_resnet.preprocessing import PREPROCESSING, with_preprocessing
+from keras_resnet.specs import ArchSpec, arch_name, cifar_spec
+from keras_resnet.weights import load_weights, resolve
+from keras_resnet.weights.table import PretrainedWeights
+
+
+class ResNetKwargs(TypedDict, total=False):
+    """Keyword arguments every public builder takes (see `build_resnet`)."""
+
+    include_top: bool
+    weights: str | os.PathLike | None
+    input_tensor: Any
+    input_shape: tuple[int | None, int | None, int] | None
+    pooling: Literal["avg", "max"] | None
+    classes: int | None
+    classifier_activation: str | None
+    name: str | None
+    shortcut: Literal["A", "B"] | None
+    bottleneck_stride: Literal["1x1", "3x3"]
+    bn_momentum: float
+    kernel_initializer: str
+    zero_init_residual: bool
+    include_preprocessing: bool | str
+
+
+
+def build_resnet(spec: ArchSpec, *, residual: bool = True,
+                 weights: str | os.PathLike | None = None, input_tensor: Any = None,
+                 include_preprocessing: bool | str = False, **kwargs) -> keras.Model:
+    """The network `spec` describes, with keras.applications' signature: built first
+    (`keras_resnet.builder.ResNet`, whose arguments `kwargs` are), then `weights` loaded.
+
+    Args:
+        spec: the architecture (see `keras_resnet.specs`).
+        residual: False builds the plain counterpart (same layers, no shortcuts).
+        weights: None (random init), a pretrained tag (``keras_resnet.weights.tags(name)``),
+            or a ``.weights.h5`` file path. Checked before anything is built.
+        input_tensor: optional Keras tensor to build the model on (the model is then a plain
+            functional one that records no build arguments, as keras.applications builds it).
+        include_preprocessing: put the input normalization into the model, which then takes
+            RGB pixel values 0..255: True for what the pretrained `weights` expect, or a key
+            of `keras_resnet.preprocessing.PREPROCESSING` ("caffe", "tf", "torch",
+            "cifar10"). The network is nested inside, under its own name.
+        **kwargs: include_top, input_shape, pooling, classes, classifier_activation, name,
+            shortcut, bottleneck_stride, bn_momentum, kernel_initializer, zero_init_residual
+            (see `keras_resnet.builder.ResNet`).
+    """
+    if input_tensor is not None:
+        channels = input_tensor.shape[-1]
+    else:
+        channels = (kwargs.get("input_shape") or (None, None, 3))[-1]
+    classes = kwargs.get("classes")
+    row = resolve(weights, arch_name(spec, residual), channels, kwargs.get("include_top", True),
+                  spec.default_classes if classes is None else classes)
+    preprocessing = _preprocessing_mode(include_preprocessing, row, weights)
+    model = build_network(spec, residual=residual, input_tensor=input_tensor, **kwargs)
+    if weights is not None:
+        load_weights(model, row if row is not None else weights)
+    if preprocessing is not None:
+        model = with_preprocessing(model, preprocessing)
+    return model
+
+
+def _preprocessing_mode(include_preprocessing: bool | str, row: PretrainedWeights | None,
+                        weights) -> str | None:
+    """The PREPROCESSING key `include_preprocessing` asks for, or None; raises early."""
+    if include_preprocessing is False or include_preprocessing is None:
+        return None
+    if include_preprocessing is True:
+        if row is None:
+            raise ValueError(
+                f"include_preprocessing=True takes the preprocessing of pretrained weights, "
+                f"but weights={weights!r} is not a published tag; name the preprocessing "
+                f"instead, one of {sorted(PREPROCESSING)}.")
+        return row.preprocessing
+    if include_preprocessing not in PREPROCESSING:
+        raise ValueError(f"include_preprocessing={include_preprocessing!r}: choose True (the "
+                         f"pretrained weights' own) or one of {sorted(PREPROCESSING)}.")
+    return include_preprocessing
+
+
+def get_model(model: str, /, **kwargs: Unpack[ResNetKwargs]) -> keras.Model:
+    """The registered `model` (case-insensitive; see `list_models`) built with `kwargs`, those
+    of `build_resnet` (``name`` defaults to the registry name)."""
+    entry = registry.get_entry(model)
+    kwargs.setdefault("name", entry.name)
+    return build_resnet(entry.spec, residual=entry.residual, **kwargs)
+
+
+def cifar_resnet(depth: int, residual: bool = True, **kwargs) -> keras.Model:
+    """A CIFAR ResNet (or plain net) of any depth 6n+2, registered or not."""
+    spec = cifar_spec(depth)
+    kwargs.setdefault("name", arch_name(spec, residual))
+    return build_resnet(spec, residual=residual, **kwargs)
 
 
 def ResNet18(**kwargs: Unpack[ResNetKwargs]) -> keras.Model:

@@ -65,7 +65,7 @@ CIFAR10_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog"
 
 def preprocess_input(images, mode: str) -> np.ndarray:
     """RGB pixel values 0..255 (..., height, width, 3) as the weights of `mode` (a key of
-    PREPROCESSING, e.g. ``keras_resnet.pretrained.find(...).preprocessing``) expect them."""
+    PREPROCESSING, e.g. ``keras_resnet.weights.find(...).preprocessing``) expect them."""
     if mode not in PREPROCESSING:
         raise ValueError(f"No preprocessing named {mode!r}; choose from {sorted(PREPROCESSING)}.")
     order, mean, std = PREPROCESSING[mode]

@@ -1,4 +1,4 @@
-"""The model registry: every named variant, `list_models()` and `get_model(name, **kwargs)`."""
+"""The model registry: every named variant, `list_models()`, `get_entry(name)` and `build`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import fnmatch
 
 import keras
 
-from keras_resnet.resnet import build_resnet
+from keras_resnet.builder import build_network
 from keras_resnet.specs import (
     CIFAR_DEPTHS,
     IMAGENET_DEPTHS,
@@ -71,16 +71,9 @@ def get_entry(name: str) -> ModelEntry:
     return REGISTRY[key]
 
 
-def get_model(model: str, /, **kwargs) -> keras.Model:
-    """Builds the registered `model`; `kwargs` (``name`` included) go to
-    `keras_resnet.resnet.build_resnet`."""
+def build(model: str, /, **kwargs) -> keras.Model:
+    """The registered `model`'s network, without weights; `kwargs` (``name`` included) go to
+    `keras_resnet.builder.build_network`. `keras_resnet.get_model` also loads weights."""
     entry = get_entry(model)
     kwargs.setdefault("name", entry.name)
-    return build_resnet(entry.spec, residual=entry.residual, **kwargs)
-
-
-def cifar_resnet(depth: int, residual: bool = True, **kwargs) -> keras.Model:
-    """A CIFAR ResNet (or plain net) of any depth 6n+2, registered or not."""
-    spec = cifar_spec(depth)
-    kwargs.setdefault("name", f"{'resnet' if residual else 'plainnet'}{depth}")
-    return build_resnet(spec, residual=residual, **kwargs)
+    return build_network(entry.spec, residual=entry.residual, **kwargs)

@@ -128,3 +128,21 @@ def cifar_spec(depth: int) -> ArchSpec:
     n = (depth - 2) // 6
     return ArchSpec(depth, "cifar", "basic", _stages(CIFAR_WIDTHS, (n, n, n), (1, 2, 2)),
                     "cifar", "A", 32, 10)
+
+
+FAMILIES: dict[str, object] = {"imagenet": imagenet_spec, "preact": preact_spec,
+                               "cifar": cifar_spec}
+
+
+def spec_for(family: str, depth: int) -> ArchSpec:
+    """The spec of `family` ("imagenet", "preact" or "cifar") at `depth`."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}; got {family!r}.")
+    return FAMILIES[family](depth)
+
+
+def arch_name(spec: ArchSpec, residual: bool = True) -> str:
+    """The registry name of `spec` (``resnet50``, ``resnet50v2``, ``plainnet20``): what the
+    weights table is keyed by."""
+    return (f"{'resnet' if residual else 'plainnet'}{spec.depth}"
+            f"{'v2' if spec.family == 'preact' else ''}")

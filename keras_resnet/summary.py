@@ -14,7 +14,8 @@ from collections.abc import Callable
 import keras
 
 from keras_resnet.flops import count_depth, count_flops, count_trainable_params
-from keras_resnet.registry import get_entry, get_model, list_models
+from keras_resnet.models import get_model
+from keras_resnet.registry import get_entry, list_models
 
 
 def _human(n: float) -> str:
@@ -25,7 +26,7 @@ def _human(n: float) -> str:
 
 
 def _published(name: str) -> str:
-    from keras_resnet.pretrained import PRETRAINED
+    from keras_resnet.weights.table import PRETRAINED
 
     rows = [row for (model, _, top), row in sorted(PRETRAINED.items()) if model == name and top]
     return "; ".join(f"`{row.tag}`: {row.accuracy}" for row in rows) or "—"

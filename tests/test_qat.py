@@ -3,6 +3,7 @@
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 import keras_resnet
@@ -48,11 +49,21 @@ def test_a_different_network_is_refused(rng):
         qat.check_twin(other, twin, rng.normal(size=(2, 32, 32, 3)).astype("float32"))
 
 
-def test_models_without_a_top_or_outside_the_registry_are_refused():
+def test_models_without_a_top_or_not_built_by_keras_resnet_are_refused():
     with pytest.raises(ValueError, match="classification top"):
         qat.tf_keras_twin(keras_resnet.ResNet20(include_top=False, input_shape=(32, 32, 3)))
-    with pytest.raises(ValueError, match="Unknown model"):
-        qat.tf_keras_twin(keras_resnet.ResNet20(name="my_net"))
+    inputs = keras.Input((32, 32, 3))
+    foreign = keras.Model(inputs, keras.layers.Dense(10)(inputs), name="my_net")
+    with pytest.raises(ValueError, match="'my_net' was not built by keras_resnet"):
+        qat.tf_keras_twin(foreign)
+
+
+def test_a_renamed_model_twins_from_its_recorded_build_arguments(rng):
+    model = keras_resnet.ResNet20(name="my_net", classifier_activation=None)
+    twin = qat.tf_keras_twin(model)
+    images = rng.normal(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(twin.predict(images, verbose=0), model.predict(images, verbose=0),
+                               atol=1e-4)
 
 
 def test_quantize_wraps_every_layer_and_keeps_the_padding_layer_unquantized(rng):

@@ -26,7 +26,9 @@ def test_keras_file_round_trip_in_safe_mode(name, shape, tmp_path, rng):
 @pytest.mark.parametrize("name,shape", CASES[:2])
 def test_config_round_trip(name, shape, rng):
     model = keras_resnet.get_model(name, input_shape=shape)
-    clone = keras.Model.from_config(model.get_config())
+    assert isinstance(model, keras_resnet.ResNet)
+    assert model.get_config()["depth"] == int(name[-2:]) and model.get_config()["name"] == name
+    clone = type(model).from_config(model.get_config())
     clone.set_weights(model.get_weights())
     x = rng.random((1, *shape), dtype=np.float32)
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(clone(x)), atol=1e-6)

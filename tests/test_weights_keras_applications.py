@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet.port_keras_applications import from_keras_applications, port_weights
+from keras_resnet.weights.keras_applications import from_keras_applications, port_weights
 
 # Builds every keras.applications ResNet: the TensorFlow pass of the suite runs it, the JAX
 # pass (-m "not slow") leaves it out to keep CI short.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import weights_file
+from keras_resnet.weights import load
 
 
 def test_weights_round_trip_through_the_builder(tmp_path, rng):
@@ -50,11 +50,11 @@ def test_wrong_suffix_and_corrupt_file(tmp_path):
 
 def test_weights_argument_types():
     with pytest.raises(ValueError, match="must be None"):
-        weights_file.validate_weights_arg(3, "resnet20", 3)
+        load.resolve(3, "resnet20", 3)
     with pytest.raises(ValueError, match="No pretrained 'imagenet' weights for resnet20"):
         keras_resnet.ResNet20(weights="imagenet")
-    assert weights_file.is_pretrained_tag("imagenet")
-    assert not weights_file.is_pretrained_tag("imagenet.weights.h5")
+    assert load.is_pretrained_tag("imagenet")
+    assert not load.is_pretrained_tag("imagenet.weights.h5")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet import pretrained
-from keras_resnet.torch_checkpoint import _torchvision_name, read_state_dict
+from keras_resnet.weights import table
+from keras_resnet.weights.torch_checkpoint import _torchvision_name, read_state_dict
 
 
 @pytest.fixture
@@ -49,9 +49,9 @@ def sha256(path) -> str:
 
 
 def serve_row(monkeypatch, model, include_top, url, file_hash):
-    row = dataclasses.replace(pretrained.PRETRAINED[(model, "imagenet", include_top)], url=url,
+    row = dataclasses.replace(table.PRETRAINED[(model, "imagenet", include_top)], url=url,
                               file_hash=file_hash)
-    monkeypatch.setitem(pretrained.PRETRAINED, (model, "imagenet", include_top), row)
+    monkeypatch.setitem(table.PRETRAINED, (model, "imagenet", include_top), row)
     return row
 
 
@@ -133,7 +133,7 @@ def test_unknown_model_tag_and_class_count_are_refused():
 
 
 def test_the_table_describes_every_row():
-    for (model, tag, top), row in pretrained.PRETRAINED.items():
+    for (model, tag, top), row in table.PRETRAINED.items():
         assert (row.model, row.tag, row.include_top) == (model, tag, top)
         assert row.url.startswith(("https://", "package:")), row.url
         assert len(row.file_hash) in (8, 32, 64) and row.license and row.classes > 0
@@ -163,13 +163,13 @@ def cifar_images(root, per_class, last):
     return np.stack(pixels).astype("float32"), np.array(labels)
 
 
-CIFAR10_MODELS = sorted({m for m, tag, _ in pretrained.PRETRAINED if tag == "cifar10"})
+CIFAR10_MODELS = sorted({m for m, tag, _ in table.PRETRAINED if tag == "cifar10"})
 
 
 @pytest.mark.parametrize("name", CIFAR10_MODELS)
 def test_cifar10_weights_load_offline_and_classify(name, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # nothing is downloaded
-    row = pretrained.find(name, "cifar10", True)
+    row = table.find(name, "cifar10", True)
     assert row.url.startswith("package:") and row.preprocessing == "cifar10"
     model = keras_resnet.get_model(name, weights="cifar10")
     if os.path.isdir(SHARED):  # the held-out val images the weights never trained on
@@ -218,8 +218,8 @@ def test_include_preprocessing_needs_a_known_normalization(value, message):
 
 
 def test_a_damaged_packaged_file_is_refused(monkeypatch):
-    row = pretrained.find("resnet20", "cifar10", True)
-    monkeypatch.setitem(pretrained.PRETRAINED, ("resnet20", "cifar10", True),
+    row = table.find("resnet20", "cifar10", True)
+    monkeypatch.setitem(table.PRETRAINED, ("resnet20", "cifar10", True),
                         dataclasses.replace(row, file_hash="0" * 64))
     with pytest.raises(ValueError, match="does not match its hash; reinstall"):
         keras_resnet.ResNet20(weights="cifar10")
@@ -361,7 +361,7 @@ def test_torchvision_forward_pass_matches_where_torch_is_installed(name, options
                 module.running_var.uniform_(0.5, 1.5)
     path = str(tmp_path / f"{name}.pth")
     torch.save(reference.state_dict(), path)  # torch's zip format, as torchvision hosts it
-    from keras_resnet.torch_checkpoint import port_torchvision_resnet
+    from keras_resnet.weights.torch_checkpoint import port_torchvision_resnet
 
     ours = keras_resnet.get_model(name, classifier_activation=None, **options)
     port_torchvision_resnet(read_state_dict(path), ours)

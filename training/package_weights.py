@@ -1,10 +1,10 @@
 """Turn a finished training run into a shippable ``.weights.h5`` file and its table facts.
 
-``python training/package_weights.py --model_dir=runs/X --output=keras_resnet/weights/F``
+``python training/package_weights.py --model_dir=runs/X --output=keras_resnet/weights/files/F``
 takes the run's best model (``model_best.keras``), keeps the ResNet inside it (what
 ``keras_resnet.get_model`` builds), checks that the weights load into a fresh model of the
 run's architecture with identical outputs, writes the file atomically and prints what a
-`keras_resnet.pretrained` row needs: sha256, size, and the run's best val accuracy.
+`keras_resnet/weights/table.py` row needs: sha256, size, and the run's best val accuracy.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def package(model_dir: str, output: str) -> dict:
     import numpy as np
 
     import keras_resnet
-    from keras_resnet.pretrained import sha256
+    from keras_resnet.weights.download import sha256
     from training.callbacks import best_epoch
     from training.checkpoints import atomic_path
     from training.trainer import backbone_of

@@ -1,4 +1,4 @@
-"""Port keras.applications ResNet weights into keras_resnet models, folding conv biases into BN.
+"""Reader of keras.applications ResNet weights: ported by layer name, conv biases folded into BN.
 
 keras.applications' ResNet50/101/152 give every conv a bias although a BatchNormalization follows
 it. A bias b before BN only shifts the batch mean, so it folds exactly into the BN's moving mean:
@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_resnet.registry import get_model
+from keras_resnet import registry
 
 
 def _bn_of(conv_name: str) -> str:
@@ -70,5 +70,5 @@ def from_keras_applications(source: keras.Model, **kwargs) -> keras.Model:
         pools = {"avg_pool": "avg", "max_pool": "max"}
         pooling = [pools[layer.name] for layer in source.layers if layer.name in pools]
         kwargs.setdefault("pooling", pooling[0] if pooling else None)
-    target = get_model(name, **kwargs)
+    target = registry.build(name, **kwargs)
     return port_weights(source, target)

@@ -1,66 +1,17 @@
-"""The `weights=` argument: what it may be, and loading a local weights file safely.
+"""Reader of Keras 3 ``.weights.h5`` files (ours, and any a user saved), checked first.
 
 A weights file is checked against the model before Keras reads it, so that a file saved from
 another architecture fails with the layer and the shapes that differ, not a framework error.
-Named pretrained weights (``"imagenet"``, ``"cifar10"``) are tags, resolved by the table in
-`keras_resnet.pretrained`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 
 import h5py
 import keras
 
-#: Tags `weights=` accepts (which models have them: `keras_resnet.pretrained.PRETRAINED`).
-PRETRAINED_TAGS = ("imagenet", "cifar10")
 WEIGHTS_SUFFIX = ".weights.h5"
-
-
-def is_pretrained_tag(weights: object) -> bool:
-    """True when `weights` names pretrained weights rather than a file."""
-    return isinstance(weights, str) and weights in PRETRAINED_TAGS
-
-
-def validate_weights_arg(weights: object, model_name: str, channels: int | None,
-                         include_top: bool = True, classes: int | None = None):
-    """Raises ValueError unless `weights` is None, a pretrained tag published for this model,
-    or an existing weights file; returns the pretrained table row for a tag, else None."""
-    if weights is None:
-        return None
-    if is_pretrained_tag(weights):
-        from keras_resnet import pretrained
-
-        if channels != 3:
-            raise ValueError(
-                f"weights={weights!r} were trained on RGB images, so the input must have 3 "
-                f"channels; got {channels}. Use weights=None for other inputs."
-            )
-        row = pretrained.find(model_name, weights, include_top)
-        if include_top and classes is not None and classes != row.classes:
-            raise ValueError(
-                f"weights={weights!r} have a {row.classes}-class top; got classes={classes}. "
-                "Use include_top=False (and a head of your own) for other classes."
-            )
-        return row
-    if not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(
-            f"weights must be None, one of {PRETRAINED_TAGS} or a path; "
-            f"got {type(weights).__name__}."
-        )
-    path = os.fspath(weights)
-    if not os.path.isfile(path):
-        raise ValueError(
-            f"weights={path!r} is neither a pretrained tag {PRETRAINED_TAGS} nor an existing file."
-        )
-    if not path.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(
-            f"weights file {path!r} must be a Keras 3 '{WEIGHTS_SUFFIX}' file "
-            "(written by model.save_weights())."
-        )
-    return None
 
 
 def _snake_case(class_name: str) -> str:

@@ -1,30 +1,26 @@
-"""Pretrained weights: one table of what is published, downloading with a hash, converting.
+"""The weights table: every published file worth loading, as data.
 
 Each `PretrainedWeights` row says, for one architecture and tag (and top / no top), where the
-file is (https URL, or ``package:`` for files shipped inside keras_resnet), its hash, its
-format, its license, and what the weights expect: input size, preprocessing, classes, labels.
-Files are fetched with `keras.utils.get_file` into the Keras cache (``~/.keras/models``,
-``$KERAS_HOME``), checked against the hash, and converted on load:
+file is (https URL, or ``package:`` for files shipped in ``keras_resnet/weights/files/``), its
+hash, its format, its license, and what the weights expect: input size, preprocessing,
+classes, labels. `keras_resnet.weights.download` fetches a row's file and `load` reads it with
+the reader of its format:
 
-- ``keras_applications_h5``: keras.applications' ResNet files, loaded into keras.applications'
-  own model and ported with the conv biases folded into BatchNorm (`port_keras_applications`);
-- ``torchvision_pth``: torchvision's checkpoints, read without torch by a restricted
-  unpickler (`torch_checkpoint`), kernels transposed OIHW -> HWIO;
-- ``keras_weights_h5``: our own ``.weights.h5`` files (the CIFAR-10 models trained here).
+- ``keras_applications_h5``: keras.applications' ResNet files (`keras_applications`);
+- ``torchvision_pth``: torchvision's checkpoints, read without torch (`torch_checkpoint`);
+- ``keras_weights_h5``: our own ``.weights.h5`` files (`keras_h5`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import urllib.parse
 
-import keras
-
 KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 TORCHVISION = "https://download.pytorch.org/models/"
-PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+#: where the ``package:`` files live (inside the installed package).
+PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +63,7 @@ _PUBLISHED_TOP1 = {"resnet50": "74.9%", "resnet101": "76.4%", "resnet152": "76.6
                    "resnet50v2": "76.0%", "resnet101v2": "77.2%", "resnet152v2": "78.0%",
                    "resnet18": "69.76%", "resnet34": "73.31%"}
 _TORCHVISION_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34-b627a593.pth"}
-#: CIFAR-10 weights trained by this project, shipped in keras_resnet/weights/
+#: CIFAR-10 weights trained by this project, shipped in keras_resnet/weights/files/
 #: (packed by training/package_weights.py): sha256, val top-1 on the 5k split, recipe.
 _CIFAR10_FILES = {
     "resnet20": ("828fb75a6412028f853a70339819ea57ffdaaed8e8c704375ebf1352c68eee29", "87.54%",
@@ -121,6 +117,11 @@ def register(row: PretrainedWeights) -> None:
     PRETRAINED[(row.model, row.tag, row.include_top)] = row
 
 
+def tags(model: str) -> list[str]:
+    """The tags published for `model` (e.g. ``["imagenet"]``)."""
+    return sorted({t for m, t, _ in PRETRAINED if m == model})
+
+
 def find(model: str, tag: str, include_top: bool) -> PretrainedWeights:
     """The row for `model` and `tag`; ValueError listing what exists otherwise."""
     row = PRETRAINED.get((model, tag, include_top))
@@ -136,103 +137,3 @@ def find(model: str, tag: str, include_top: bool) -> PretrainedWeights:
     return row
 
 
-def _check_origin(url: str) -> None:
-    parsed = urllib.parse.urlparse(url)
-    loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
-    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
-        raise ValueError(f"refusing to download weights from {url!r}: only https (or a "
-                         "loopback http server) is allowed.")
-
-
-def sha256(path: str) -> str:
-    """The sha256 hex digest of a file (the hash the table's rows carry)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-CACHE_SUBDIR = os.path.join("models", "keras_resnet")
-
-
-def _keras_home() -> str:
-    """Keras' cache root, as Keras picks it: $KERAS_HOME, else ~/.keras."""
-    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-
-
-def _cache_path(row: PretrainedWeights) -> str:
-    return os.path.join(_keras_home(), CACHE_SUBDIR, row.filename)
-
-
-def fetch(row: PretrainedWeights) -> str:
-    """The local path of `row`'s file: shipped with the package, or downloaded into the Keras
-    cache and hash-checked. On failure, nothing of it is left in the cache."""
-    if row.url.startswith("package:"):
-        path = os.path.join(PACKAGE_DIR, row.url[len("package:"):])
-        if not os.path.isfile(path) or sha256(path) != row.file_hash:
-            raise ValueError(f"the packaged weights file {path!r} is missing or does not match "
-                             "its hash; reinstall keras_resnet.")
-        return path
-    _check_origin(row.url)
-    target = _cache_path(row)
-    os.makedirs(os.path.dirname(target), exist_ok=True)  # else get_file falls back to /tmp
-    full_hash = row.file_hash if len(row.file_hash) in (32, 64) else None
-    try:
-        path = keras.utils.get_file(row.filename, origin=row.url, file_hash=full_hash,
-                                    cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
-        if full_hash is None and not sha256(path).startswith(row.file_hash):
-            raise ValueError(f"sha256 does not start with {row.file_hash}")
-    except Exception as err:  # noqa: BLE001 (any failure: network, hash, disk)
-        for leftover in (target, target + ".part", target + ".tmp"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        raise ValueError(
-            f"could not get the {row.tag} weights of {row.model} from {row.url} into "
-            f"{target}: {type(err).__name__}: {err}. Check the network (or place a verified "
-            "copy of the file at that path).") from None
-    return path
-
-
-def load(model: keras.Model, row: PretrainedWeights) -> None:
-    """Loads `row`'s weights into `model` (built with the row's architecture and top)."""
-    path = fetch(row)
-    if row.source_format == "keras_weights_h5":
-        from keras_resnet.weights_file import load_weights_file
-
-        if row.include_top:
-            load_weights_file(model, path)
-            return
-        from keras_resnet.registry import get_model  # the file has the top: copy by name
-
-        full = get_model(row.model, classes=row.classes, input_shape=model.input_shape[1:])
-        load_weights_file(full, path)
-        for layer in model.layers:
-            if layer.weights:
-                layer.set_weights(full.get_layer(layer.name).get_weights())
-    elif row.source_format == "torchvision_pth":
-        from keras_resnet.torch_checkpoint import port_torchvision_resnet, read_state_dict
-
-        port_torchvision_resnet(read_state_dict(path), model)
-    elif row.source_format == "keras_applications_h5":
-        from keras_resnet.port_keras_applications import port_weights
-
-        port_weights(_keras_applications_model(model, row, path), model)
-    else:
-        raise ValueError(f"unknown weights format {row.source_format!r}")
-
-
-def _keras_applications_model(model: keras.Model, row: PretrainedWeights, path: str):
-    builders = {"resnet50": "ResNet50", "resnet101": "ResNet101", "resnet152": "ResNet152",
-                "resnet50v2": "ResNet50V2", "resnet101v2": "ResNet101V2",
-                "resnet152v2": "ResNet152V2"}
-    builder = getattr(keras.applications, builders[row.model])
-    kwargs = {"include_top": row.include_top, "weights": None,
-              "input_shape": tuple(model.input_shape[1:])}
-    if not row.include_top:
-        pools = {"avg_pool": "avg", "max_pool": "max"}
-        found = [pools[layer.name] for layer in model.layers if layer.name in pools]
-        kwargs["pooling"] = found[0] if found else None
-    source = builder(**kwargs)
-    source.load_weights(path)
-    return source
