@@ -23,7 +23,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import tensorflow as tf  # noqa: E402
 
-from training import trainer  # noqa: E402
+from training import data_plan  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.model import build_model  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                             "data", "cifar10", "train")
@@ -44,10 +46,10 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=100, help="steps per timed measurement")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    cfg = trainer.TrainConfig(model=args.model, dataset=args.dataset, model_dir="/nonexistent",
+    cfg = TrainConfig(model=args.model, dataset=args.dataset, model_dir="/nonexistent",
                               global_batch_size=args.batch, normalization="cifar10", seed=0,
                               verbose=0)
-    plan = trainer.prepare(cfg)
+    plan = data_plan.prepare(cfg)
     batch = args.batch
     stream = plan.train_data.stream()
     it = iter(stream)
@@ -59,7 +61,7 @@ def main() -> int:
         next(it)
     pipeline = args.steps * batch / (time.perf_counter() - start)
 
-    model = trainer.build_model(plan)
+    model = build_model(plan)
     x, y = next(it)
     synthetic = tf.data.Dataset.from_tensors((x, y)).repeat()
     timed_fit(model, synthetic, 5, batch)  # compile

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from training import checkpoints, trainer
-from training.trainer import backbone_of
+from training import checkpoints, data_plan, evaluation, loop
+from training.config import TrainConfig
+from training.model import backbone_of, build_model
 from training.weight_average import averaged_weights, make_sgd
 
 pytestmark = pytest.mark.tf_backend
@@ -54,14 +55,14 @@ def test_without_a_decay_the_optimizer_is_plain_sgd():
 
 
 def test_trainer_validates_and_saves_the_average(image_folder, tmp_path):
-    cfg = trainer.TrainConfig(
+    cfg = TrainConfig(
         model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
         image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10",
         epochs=2, lr=0.2, ema_decay=0.8, verbose=0, seed=0)
-    plan = trainer.prepare(cfg)
-    metrics = trainer.fit(plan)
+    plan = data_plan.prepare(cfg)
+    metrics = loop.fit(plan)
     # The checkpoint holds the raw weights and, in the optimizer, the average.
-    model = trainer.build_model(plan)
+    model = build_model(plan)
     assert checkpoints.restore(model, cfg.model_dir) == 6
     saved = keras.models.load_model(os.path.join(cfg.model_dir, "model.keras"))
     average = _averages(model)
@@ -72,7 +73,7 @@ def test_trainer_validates_and_saves_the_average(image_folder, tmp_path):
     raw = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
     assert max(np.abs(r - a).max() for r, a in zip(raw, average, strict=True)) > 1e-4
     # The reported val accuracy is the saved (averaged) model's.
-    evaluated = trainer.evaluate(os.path.join(cfg.model_dir, "model.keras"), plan)
+    evaluated = evaluation.evaluate(os.path.join(cfg.model_dir, "model.keras"), plan)
     assert evaluated["top1"] == pytest.approx(metrics["val_accuracy"], abs=1e-6)
     logged = json.load(open(os.path.join(cfg.model_dir, "metrics.json")))
     assert logged["val_accuracy"] == metrics["val_accuracy"]

@@ -37,7 +37,7 @@ def package(model_dir: str, output: str) -> dict:
     from keras_resnet.weights.download import sha256
     from training.callbacks import best_epoch
     from training.checkpoints import atomic_path
-    from training.trainer import backbone_of
+    from training.model import backbone_of
 
     if not output.endswith(".weights.h5"):
         raise ValueError(f"--output must end in .weights.h5 (Keras' weights format); got "

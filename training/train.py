@@ -169,7 +169,7 @@ def _split_cpu(n: int) -> None:
 
 
 def _config(dtype: str):
-    from training.trainer import TrainConfig
+    from training.config import TrainConfig
 
     return TrainConfig(
         model=FLAGS.model, dataset=FLAGS.dataset, model_dir=FLAGS.model_dir,
@@ -233,7 +233,7 @@ def main(argv: list[str]) -> int:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if FLAGS.logical_cpus > 1:
         _split_cpu(FLAGS.logical_cpus)
-    from training import trainer
+    from training import data_plan, evaluation, loop
     from training.callbacks import NonFiniteLossError
     from training.checkpoints import write_text
     from training.distribute import make_distribution
@@ -245,10 +245,10 @@ def main(argv: list[str]) -> int:
 
         keras.utils.set_random_seed(FLAGS.seed)
     dtype = _resolved_dtype()
-    plan = trainer.prepare(_config(dtype), distribution)  # checks data and devices; writes nothing
+    plan = data_plan.prepare(_config(dtype), distribution)  # checks data, devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
-        result = trainer.evaluate(path, plan, flip=FLAGS.eval_flip)
+        result = evaluation.evaluate(path, plan, flip=FLAGS.eval_flip)
         views = [("top1", "top5", "")]
         if FLAGS.eval_flip:
             views.append(("flip_top1", "flip_top5", " (averaged with the mirror images)"))
@@ -263,7 +263,7 @@ def main(argv: list[str]) -> int:
         os.makedirs(FLAGS.model_dir, exist_ok=True)
         write_text(flags_path, text)
     try:
-        metrics = trainer.fit(plan)
+        metrics = loop.fit(plan)
     except NonFiniteLossError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
