@@ -1,14 +1,14 @@
 """Prints the markdown table of every registered model: depth, parameters, multiply-adds.
 
-    python -m keras_resnet.summary                   # all models (the README's model table)
-    python -m keras_resnet.summary 'resnet*'         # a glob over the registry
-    python -m keras_resnet.summary resnet50 --layers # also Keras' layer-by-layer summary
+    keras-resnet-summary                   # all models (the README's model table)
+    keras-resnet-summary 'resnet*'         # a glob over the registry
+    keras-resnet-summary resnet50 --layers # also Keras' layer-by-layer summary
+
+(``python -m keras_resnet.summary`` is the same command.)
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
 
 import keras
@@ -61,21 +61,27 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m keras_resnet.summary",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("pattern", nargs="?", default="*",
-                        help="glob over the registered names (default: all)")
-    parser.add_argument("--layers", action="store_true",
-                        help="print Keras' layer-by-layer summary of each model too")
-    args = parser.parse_args(argv)
-    if not list_models(args.pattern):
-        parser.error(f"no registered model matches {args.pattern!r}; "
-                     f"choose from: {', '.join(list_models())}")
-    rows = summary_rows(args.pattern, layers=args.layers)
-    print(markdown_table(rows))
+def main(argv: list[str]) -> int:
+    """absl main: ``argv[1]`` (optional) is the glob; ``--layers`` prints Keras' summaries."""
+    from absl import app, flags
+
+    if len(argv) > 2:
+        raise app.UsageError(f"give at most one glob; got {argv[1:]}")
+    pattern = argv[1] if len(argv) > 1 else "*"
+    if not list_models(pattern):
+        raise app.UsageError(f"no registered model matches {pattern!r}; choose from: "
+                             f"{', '.join(list_models())}")
+    print(markdown_table(summary_rows(pattern, layers=flags.FLAGS.layers)))
     return 0
 
 
+def run() -> None:
+    """The command (``keras-resnet-summary``, ``python -m keras_resnet.summary``)."""
+    from absl import app, flags
+
+    flags.DEFINE_bool("layers", False, "Also print Keras' layer-by-layer summary of each model.")
+    app.run(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,5 +1,7 @@
+import os
 import pathlib
 import re
+import subprocess
 import sys
 
 import pytest
@@ -11,9 +13,18 @@ pytestmark = pytest.mark.backend_independent  # counts from layer shapes: same o
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_rows_and_table_for_a_glob(capsys):
-    assert summary.main(["resnet2*"]) == 0
-    out = capsys.readouterr().out.splitlines()
+def _command(*args: str) -> subprocess.CompletedProcess:
+    """The installed console script (pip install -e . puts it on PATH beside python)."""
+    script = os.path.join(os.path.dirname(sys.executable), "keras-resnet-summary")
+    if not os.path.exists(script):
+        pytest.skip("keras-resnet-summary is not installed (pip install -e .)")
+    return subprocess.run([script, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_rows_and_table_for_a_glob():
+    done = _command("resnet2*")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout.splitlines()
     assert out[0].startswith("| model | kind | depth |")
     assert out[2] == ("| `resnet20` | ResNet, CIFAR, basic blocks | 20 | 32x32 | "
                       "269,722 (269.72K) | 40.55M | `cifar10`: CIFAR-10 val 87.54% (5k held "
@@ -21,11 +32,13 @@ def test_rows_and_table_for_a_glob(capsys):
     assert len(out) == 3
 
 
-def test_unknown_glob_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as err:
-        summary.main(["vgg*"])
-    assert err.value.code == 2
-    assert "no registered model matches 'vgg*'" in capsys.readouterr().err
+def test_unknown_glob_is_a_usage_error():
+    from absl import app
+
+    with pytest.raises(app.UsageError, match="no registered model matches 'vgg\\*'"):
+        summary.main(["keras-resnet-summary", "vgg*"])
+    done = _command("vgg*")
+    assert done.returncode != 0 and "no registered model matches 'vgg*'" in done.stderr
 
 
 @pytest.mark.slow
