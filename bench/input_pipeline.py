@@ -47,7 +47,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     cfg = TrainConfig(model=args.model, dataset=args.dataset, model_dir="/nonexistent",
-                              global_batch_size=args.batch, normalization="cifar10", seed=0,
+                              batch_size=args.batch, normalization="cifar10", seed=0,
                               verbose=0)
     plan = data_plan.prepare(cfg)
     batch = args.batch

@@ -5,9 +5,9 @@ import os
 import sys
 
 import pytest
-from absl.testing import flagsaver
+from absl import flags
 
-from training import train
+from training import config_flags
 
 pytestmark = pytest.mark.backend_independent  # flagfiles and validators are plain Python
 
@@ -16,17 +16,16 @@ CONFIGS = sorted(glob.glob(os.path.join(ROOT, "training", "configs", "*.flags"))
 
 
 def load(path: str, *extra: str):
-    train.FLAGS.unparse_flags()
-    train.FLAGS(["train.py", f"--flagfile={path}", *extra])
-    return train._config("float32")
+    """The TrainConfig a flagfile gives, parsed by the trainer's own flags (fresh ones)."""
+    values = flags.FlagValues()
+    config_flags.define_flags(values)
+    values(["train.py", f"--flagfile={path}", *extra])
+    return config_flags.config_from_flags(values)
 
 
 @pytest.fixture(autouse=True)
-def _restore_flags(monkeypatch):
+def _in_the_repository(monkeypatch):
     monkeypatch.chdir(ROOT)  # flagfiles name each other relative to the repository
-    with flagsaver.flagsaver():
-        yield
-    train.FLAGS.unparse_flags()
 
 
 def test_every_recipe_of_the_issue_ships():
@@ -52,7 +51,7 @@ def test_flagfile_parses(path):
 @pytest.mark.parametrize("depth", [20, 56, 110, 1202])
 def test_paper_cifar_recipe(depth):
     cfg = load(os.path.join(ROOT, "training", "configs", f"cifar10_resnet{depth}.flags"))
-    assert (cfg.global_batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9,
+    assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9,
                                                                                 1e-4)
     assert cfg.train_steps == 64000 and cfg.lr_boundaries == (32000.0, 48000.0)
     assert (cfg.train_split, cfg.val_split) == ("train[:45000]", "train[45000:]")
@@ -64,7 +63,7 @@ def test_paper_cifar_recipe(depth):
 
 def test_large_batch_variant_scales_lr_and_warms_up():
     cfg = load(os.path.join(ROOT, "training", "configs", "imagenet_resnet50_large_batch.flags"))
-    assert cfg.lr / cfg.global_batch_size == pytest.approx(0.1 / 256)
+    assert cfg.lr / cfg.batch_size == pytest.approx(0.1 / 256)
     assert cfg.warmup_epochs == 5 and cfg.zero_init_residual and cfg.lr_boundaries_unit == "epochs"
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.tf_backend
 
 def test_tfds_dataset_trains_with_mock_data(tmp_path):
     cfg = TrainConfig(model="resnet20", dataset="cifar10", model_dir=str(tmp_path / "m"),
-                              train_split="train[:40]", val_split="test", global_batch_size=10,
+                              train_split="train[:40]", val_split="test", batch_size=10,
                               epochs=1, verbose=0, cache=False, seed=0)
     with tfds.testing.mock_data(num_examples=40):
         plan = data_plan.prepare(cfg)
@@ -37,7 +37,7 @@ def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(i
     steps must come out right); the numpy pipeline, which
     augments on the device, refuses each before anything is written."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
-                global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
+                batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
                 verbose=0, seed=0, flip="alternating", cutout=4)
     cfg = TrainConfig(**base, model_dir=str(tmp_path / "tf"))
     plan = data_plan.prepare(cfg)
@@ -84,7 +84,7 @@ def test_alternating_flip_alternates_through_the_trainers_epoch_loop(tmp_path, m
     and each image kept one flip all run)."""
     folder = _ramp_folder(tmp_path / "images")
     cfg = TrainConfig(model="resnet20", dataset=f"folder:{folder}", image_size=12,
-                              global_batch_size=4, val_fraction=0.25, normalization="cifar10",
+                              batch_size=4, val_fraction=0.25, normalization="cifar10",
                               epochs=3, verbose=0, seed=0, flip="alternating",
                               model_dir=str(tmp_path / "run"))
     plan = data_plan.prepare(cfg)
@@ -113,7 +113,7 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
     folder with carry_run and resumed there: the data order, augmentation and schedule
     continue, so the final weights equal those of a run that never stopped."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
-                global_batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
+                batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
                 verbose=0, seed=0, checkpoint_every_steps=4)
     whole = TrainConfig(**base, model_dir=str(tmp_path / "whole"))
     keras.utils.set_random_seed(0)  # as train.py does with --seed: the same initial weights
@@ -148,7 +148,7 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
 
 def test_resumed_run_keeps_a_better_best_model(image_folder, tmp_path):
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
-                image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10",
+                image_size=12, batch_size=9, val_fraction=0.25, normalization="cifar10",
                 verbose=0, seed=0)
     loop.fit(data_plan.prepare(TrainConfig(**base, epochs=1)))
     best = tmp_path / "model_best.keras"

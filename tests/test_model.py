@@ -13,7 +13,7 @@ pytestmark = pytest.mark.tf_backend
 
 def test_weight_decay_is_l2_on_the_chosen_variables(image_folder, tmp_path):
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
-                image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10")
+                image_size=12, batch_size=9, val_fraction=0.25, normalization="cifar10")
     with_bn = build_model(data_plan.prepare(TrainConfig(**base)))
     kernels_only = build_model(data_plan.prepare(
         TrainConfig(**base, decay_bn_and_bias=False)))

@@ -57,7 +57,7 @@ def test_without_a_decay_the_optimizer_is_plain_sgd():
 def test_trainer_validates_and_saves_the_average(image_folder, tmp_path):
     cfg = TrainConfig(
         model="resnet20", dataset=f"folder:{image_folder}", model_dir=str(tmp_path),
-        image_size=12, global_batch_size=9, val_fraction=0.25, normalization="cifar10",
+        image_size=12, batch_size=9, val_fraction=0.25, normalization="cifar10",
         epochs=2, lr=0.2, ema_decay=0.8, verbose=0, seed=0)
     plan = data_plan.prepare(cfg)
     metrics = loop.fit(plan)

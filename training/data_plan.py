@@ -104,10 +104,10 @@ def input_pipeline(cfg: TrainConfig) -> str:
 def _check_sizes(cfg: TrainConfig, n_train: int, num_classes: int, replicas: int) -> int:
     if cfg.classes is not None and cfg.classes != num_classes:
         raise ValueError(f"--classes={cfg.classes} but {cfg.dataset} has {num_classes} classes.")
-    steps_per_epoch = n_train // cfg.global_batch_size
+    steps_per_epoch = n_train // cfg.batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"{n_train} training images are fewer than one global batch of "
-                         f"{cfg.global_batch_size}.")
+                         f"{cfg.batch_size}.")
     return steps_per_epoch
 
 
@@ -144,8 +144,8 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
         raise ValueError("multi-worker training needs --seed: every worker must shuffle and "
                          "augment the data alike for the shards to partition it.")
     replicas = distribution.replicas
-    if cfg.global_batch_size % replicas:
-        raise ValueError(f"global batch size {cfg.global_batch_size} is not divisible by the "
+    if cfg.batch_size % replicas:
+        raise ValueError(f"global batch size {cfg.batch_size} is not divisible by the "
                          f"{replicas} replicas; use a multiple of {replicas}.")
     mean, std = normalization_for(_normalization(cfg))
     if pipeline == "numpy":
@@ -160,10 +160,10 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     train, n_train, val, n_val, num_classes, names = _tf_sources(cfg)
     steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
     total = cfg.train_steps or cfg.epochs * steps_per_epoch
-    pipe = PipelineConfig(cfg.image_size, cfg.global_batch_size, mean, std, cfg.augment,
+    pipe = PipelineConfig(cfg.image_size, cfg.batch_size, mean, std, cfg.augment,
                           min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip,
                           cfg.cutout)
-    val_batch = eval_batch_size(n_val, cfg.global_batch_size, replicas)
+    val_batch = eval_batch_size(n_val, cfg.batch_size, replicas)
     return Plan(cfg, distribution, TrainingEpochs(train, pipe, n_train),
                 evaluation_batches(val, pipe, val_batch), num_classes, names, steps_per_epoch,
                 total, n_train, n_val)
@@ -181,13 +181,13 @@ def _prepare_numpy(cfg: TrainConfig, distribution: Distribution, mean, std) -> P
     train, val = _folder_splits(cfg)
     num_classes = len(train.class_names)
     steps_per_epoch = _check_sizes(cfg, len(train), num_classes, distribution.replicas)
-    val_batch = even_eval_batch_size(len(val), cfg.global_batch_size, distribution.replicas)
+    val_batch = even_eval_batch_size(len(val), cfg.batch_size, distribution.replicas)
     start = time.perf_counter()
     train_images, train_labels = decode_split(train, cfg.image_size)
     val_images, val_labels = decode_split(val, cfg.image_size)
     print(f"decoded {len(train) + len(val)} images with Pillow in "
           f"{time.perf_counter() - start:.1f} s (numpy input pipeline)")
-    train_ds = ArrayBatches(train_images, train_labels, cfg.global_batch_size, shuffle=True,
+    train_ds = ArrayBatches(train_images, train_labels, cfg.batch_size, shuffle=True,
                             seed=cfg.seed)
     val_ds = ArrayBatches(val_images, val_labels, val_batch, shuffle=False)
 

@@ -48,7 +48,7 @@ def fit(plan: Plan) -> dict:
     if step:
         print(f"resuming from step {step} (epoch {step // spe + 1}) in {cfg.model_dir}")
     write_text(os.path.join(out_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
-    throughput = Throughput(cfg.global_batch_size)
+    throughput = Throughput(cfg.batch_size)
     history = os.path.join(out_dir, "history.csv")
     kept = best_epoch(history) if step and os.path.isfile(os.path.join(
         cfg.model_dir, "model_best.keras")) else None
@@ -71,8 +71,8 @@ def fit(plan: Plan) -> dict:
     replicas = plan.distribution.replicas
     print(f"training {cfg.model} on {cfg.dataset}: {plan.train_examples} train / "
           f"{plan.val_examples} val images, {plan.num_classes} classes; global batch "
-          f"{cfg.global_batch_size} = {replicas} replica(s) x "
-          f"{cfg.global_batch_size // replicas}; {spe} steps/epoch, "
+          f"{cfg.batch_size} = {replicas} replica(s) x "
+          f"{cfg.batch_size // replicas}; {spe} steps/epoch, "
           f"{plan.total_steps} steps in all; dtype {cfg.dtype}; {input_pipeline(cfg)} input; "
           f"{plan.distribution.description or 'default device'}")
     # Keras 3's fit() fails under MultiWorkerMirroredStrategy (keras-team/keras#20585): there
@@ -81,7 +81,7 @@ def fit(plan: Plan) -> dict:
     if multi_worker:
         from training.distributed_loop import DistributedLoop
 
-        loop = DistributedLoop(model, plan.strategy, cfg.global_batch_size,
+        loop = DistributedLoop(model, plan.strategy, cfg.batch_size,
                                cfg.label_smoothing)
     start = time.perf_counter()
     logs = {}

@@ -13,10 +13,23 @@ from training.schedules import ResNetSchedule
 from training.weight_average import make_sgd
 
 
+def resolved_dtype(dtype: str) -> str:
+    """The compute precision `dtype` names; "auto": mixed_float16 on a GPU, else float32."""
+    if dtype != "auto":
+        return dtype
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+    else:
+        gpu = any(not d.startswith("cpu") for d in keras.distribution.list_devices())
+    return "mixed_float16" if gpu else "float32"
+
+
 def _schedule(cfg: TrainConfig, steps_per_epoch: int, total: int) -> ResNetSchedule:
     scale = steps_per_epoch if cfg.lr_boundaries_unit == "epochs" else 1
     warmup = cfg.warmup_steps or round(cfg.warmup_epochs * steps_per_epoch)
-    return ResNetSchedule(cfg.lr, total, cfg.lr_decay,
+    return ResNetSchedule(cfg.lr, total, cfg.lr_schedule,
                           tuple(round(b * scale) for b in cfg.lr_boundaries),
                           warmup_steps=warmup, warmup=cfg.warmup, warmup_lr=cfg.warmup_lr)
 
@@ -41,7 +54,7 @@ def build_model(plan: Plan) -> keras.Model:
     """The compiled model to fit, built in the plan's distribution scope: the backbone itself,
     or on the numpy path the backbone behind the device input layers (see `backbone_of`)."""
     cfg = plan.config
-    keras.mixed_precision.set_global_policy(cfg.dtype)
+    keras.mixed_precision.set_global_policy(resolved_dtype(cfg.dtype))
     with plan.distribution.scope():
         kwargs = {"shortcut": cfg.shortcut} if cfg.shortcut else {}
         if cfg.zero_init_residual:
