@@ -91,6 +91,13 @@ def test_sigkill_mid_run_then_resume(image_folder, tmp_path):
     assert not [f for f in os.listdir(model_dir) if f.startswith(".tmp-")]
 
 
+def test_helpshort_lists_the_runs_flags_and_the_process_flags():
+    done = train(["--helpshort"], timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for flag in ("--batch_size", "--lr_schedule", "--seed", "--mode", "--eval_flip"):
+        assert flag in done.stdout, flag
+
+
 @pytest.mark.parametrize("extra,message", [
     ({"dataset": "folder:/no/such/folder"}, "does not exist"),
     ({"classes": 5}, "--classes=5 but"),

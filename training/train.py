@@ -129,6 +129,7 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     config_flags.define_flags()
+    flags.adopt_module_key_flags(config_flags)  # --helpshort lists the run's flags too
     define_process_flags()
     flags.mark_flags_as_required(list(config_flags.REQUIRED))
     app.run(main)
