@@ -92,8 +92,7 @@ def test_sigkill_mid_run_then_resume(image_folder, tmp_path):
 
 
 def test_helpshort_lists_the_runs_flags_and_the_process_flags():
-    done = train(["--helpshort"], timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = train(["--helpshort"], timeout=120)  # absl prints the help, then exits 1
     for flag in ("--batch_size", "--lr_schedule", "--seed", "--mode", "--eval_flip"):
         assert flag in done.stdout, flag
 
