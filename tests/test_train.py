@@ -93,8 +93,8 @@ def test_sigkill_mid_run_then_resume(image_folder, tmp_path):
 
 def test_helpshort_lists_the_runs_flags_and_the_process_flags():
     done = train(["--helpshort"], timeout=120)  # absl prints the help, then exits 1
-    for flag in ("--batch_size", "--lr_schedule", "--seed", "--mode", "--eval_flip"):
-        assert flag in done.stdout, flag
+    for flag in ("batch_size", "lr_schedule", "seed", "nesterov", "mode", "eval_flip"):
+        assert f"--{flag}:" in done.stdout or f"--[no]{flag}:" in done.stdout, flag
 
 
 @pytest.mark.parametrize("extra,message", [
