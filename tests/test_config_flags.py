@@ -9,7 +9,7 @@ import pytest
 from absl import flags
 
 from training import config_flags
-from training.config import TrainConfig
+from training.config import TrainConfig, run_differences
 
 pytestmark = pytest.mark.backend_independent  # flags and dataclasses: plain Python
 
@@ -55,6 +55,15 @@ def test_flags_text_gives_the_same_config_back(tmp_path):
     path.write_text(config_flags.flags_text(config))
     assert "--lr_boundaries=32000,48000.5\n" in path.read_text()
     assert parse(f"--flagfile={path}") == config
+
+
+def test_a_resume_may_change_how_the_run_logs_not_what_it_learns():
+    run = parse(*REQUIRED, "--seed=0")
+    same = dataclasses.replace(run, verbose=2, checkpoint_every_steps=100, model_dir="elsewhere",
+                               distribution="one_device", cache=False)
+    assert run_differences(run, same) == []
+    other = dataclasses.replace(run, lr=0.2, seed=1, label_smoothing=0.1, flip="alternating")
+    assert run_differences(run, other) == ["flip", "lr", "label_smoothing", "seed"]
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(

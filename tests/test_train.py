@@ -121,15 +121,19 @@ def test_unknown_flag_and_other_run_in_model_dir(image_folder, tmp_path):
     result = train(flags(image_folder, str(model_dir)))
     assert result.returncode != 0 and "holds a run with different model" in result.stderr
     assert (model_dir / "flags.txt").read_text() == "--model=resnet56\n--dataset=x\n"
-    # Turning the weight average on or off changes what the checkpoints hold.
-    same = "".join(f"{arg}\n" for arg in flags(image_folder, str(model_dir))[:4])
-    (model_dir / "flags.txt").write_text(same + "--batch_size=9\n--seed=0\n--ema_decay=0.99\n")
-    result = train(flags(image_folder, str(model_dir)))
-    assert result.returncode != 0 and "different ema_decay" in result.stderr
-    # Another seed would continue the run on other data orders and augmentations.
-    (model_dir / "flags.txt").write_text(same + "--batch_size=9\n--seed=1\n")
-    result = train(flags(image_folder, str(model_dir)))
-    assert result.returncode != 0 and "different seed (seed=1)" in result.stderr
+    # The same run but for one field: the weight average (it lives in the checkpoints), the
+    # seed (another data order), the recipe (lr, epochs: another schedule).
+    args = flags(image_folder, str(model_dir))
+    for change, message in [("--ema_decay=0.99", "different ema_decay (ema_decay=0.99)"),
+                            ("--seed=1", "different seed (seed=1)"),
+                            ("--lr=0.2", "different lr (lr=0.2)"),
+                            ("--epochs=3", "different epochs (epochs=3)")]:
+        (model_dir / "flags.txt").write_text("".join(f"{a}\n" for a in [*args, change]))
+        result = train(args)
+        assert result.returncode != 0 and message in result.stderr, result.stderr[-1000:]
+    (model_dir / "flags.txt").write_text("--model=resnet20\n--unknown_flag=3\n")
+    result = train(args)
+    assert result.returncode != 0 and "not a flags.txt of this trainer" in result.stderr
 
 
 def test_non_finite_loss_stops_with_a_clear_error(image_folder, tmp_path):

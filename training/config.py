@@ -11,6 +11,11 @@ from typing import Any
 from keras_resnet.preprocessing import NORMALIZATION
 
 INPUT_PIPELINES = ("auto", "tf.data", "numpy")
+#: Fields a resumed run may change: how it runs and logs, not what it learns or from what data
+#: in which order. Any other difference from the model_dir's run is refused on resume.
+MAY_CHANGE_ON_RESUME = ("model_dir", "verbose", "checkpoint_every_steps", "log_every_steps",
+                        "distribution", "jit_compile", "steps_per_execution", "cache",
+                        "data_dir", "manual_dir")
 
 
 def _field(
@@ -192,3 +197,11 @@ class TrainConfig:
         lower_bound=0,
         upper_bound=2,
     )
+
+
+def run_differences(old: TrainConfig, new: TrainConfig) -> list[str]:
+    """The fields (outside `MAY_CHANGE_ON_RESUME`) in which `new` is another run than `old`:
+    another model, dataset, recipe (schedule, regularization, augmentation) or data order."""
+    return [f.name for f in dataclasses.fields(TrainConfig)
+            if f.name not in MAY_CHANGE_ON_RESUME
+            and getattr(old, f.name) != getattr(new, f.name)]

@@ -64,6 +64,18 @@ def config_from_flags(flag_values: flags.FlagValues = flags.FLAGS, **overrides) 
     return TrainConfig(**{**values, **overrides})
 
 
+def config_from_flagfile(path: str) -> TrainConfig:
+    """The `TrainConfig` a flagfile (a run's flags.txt) gives; ValueError naming the file if it
+    holds a flag the trainer does not know or a value it refuses."""
+    values = flags.FlagValues()
+    define_flags(values)
+    try:
+        values(["flags.txt", f"--flagfile={path}"])
+        return config_from_flags(values)
+    except flags.Error as err:
+        raise ValueError(f"{path} is not a flags.txt of this trainer: {err}") from None
+
+
 def flags_text(config: TrainConfig) -> str:
     """`config` as a flagfile (a run's flags.txt): one ``--name=value`` line per set field,
     booleans as ``--name``/``--noname``; ``--flagfile=`` of it gives the same config back."""

@@ -21,12 +21,9 @@ prefer_onednn()  # before TensorFlow loads
 from absl import app, flags  # noqa: E402
 
 from training import config_flags  # noqa: E402
-from training.flagfile import parse_flags, read_flagfile  # noqa: E402
+from training.config import run_differences  # noqa: E402
 
 FLAGS = flags.FLAGS
-
-# Flags that must not change when a model_dir is resumed.
-RUN_IDENTITY = ("model", "dataset", "image_size", "shortcut", "batch_size", "seed")
 
 
 def define_process_flags() -> None:
@@ -62,23 +59,23 @@ def _split_cpu(n: int) -> None:
         cpu, [tf.config.LogicalDeviceConfiguration()] * n)
 
 
-def _check_same_run(path: str, text: str) -> None:
-    """Refuses to resume a model_dir that holds a different run."""
+def _check_same_run(path: str, config) -> None:
+    """Refuses to resume a model_dir that holds a different run (model, data, recipe, order)."""
     if not os.path.exists(path):
         return
-    old, new = read_flagfile(path), parse_flags(text)
-    changed = [k for k in RUN_IDENTITY if old.get(k) != new.get(k)]
-    if _averages(old) != _averages(new):  # the average lives in the checkpoints
-        changed.append("ema_decay")
+    try:
+        old = config_flags.config_from_flagfile(path)
+    except ValueError as err:
+        raise app.UsageError(f"{err}; use another --model_dir.") from None
+    from training.model import resolved_dtype
+
+    old = dataclasses.replace(old, dtype=resolved_dtype(old.dtype))  # "auto": this machine's
+    changed = run_differences(old, config)
     if changed:
-        was = ", ".join(f"{k}={old.get(k)}" for k in changed)
+        was = ", ".join(f"{k}={getattr(old, k)}" for k in changed)
         raise app.UsageError(
             f"{FLAGS.model_dir} holds a run with different {', '.join(changed)} ({was}); "
             "use another --model_dir, or the same flags to resume it.")
-
-
-def _averages(run_flags: dict) -> bool:
-    return float(run_flags.get("ema_decay") or 0.0) > 0.0  # runs before the flag: off
 
 
 def main(argv: list[str]) -> int:
@@ -113,7 +110,7 @@ def main(argv: list[str]) -> int:
         return 0
     text = config_flags.flags_text(config)
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")
-    _check_same_run(flags_path, text)
+    _check_same_run(flags_path, config)
     if plan.distribution.is_chief:
         os.makedirs(FLAGS.model_dir, exist_ok=True)
         write_text(flags_path, text)
