@@ -11,11 +11,12 @@ from typing import Any
 from keras_resnet.preprocessing import NORMALIZATION
 
 INPUT_PIPELINES = ("auto", "tf.data", "numpy")
-#: Fields a resumed run may change: how it runs and logs, not what it learns or from what data
-#: in which order. Any other difference from the model_dir's run is refused on resume.
+#: Fields a resumed run may change: how it runs and logs, and its length (to train a finished
+#: run longer; a cosine or linear schedule then stretches from the resumed step on), not what
+#: it learns or from what data in which order. Any other difference is refused on resume.
 MAY_CHANGE_ON_RESUME = ("model_dir", "verbose", "checkpoint_every_steps", "log_every_steps",
                         "distribution", "jit_compile", "steps_per_execution", "cache",
-                        "data_dir", "manual_dir")
+                        "data_dir", "manual_dir", "epochs", "train_steps")
 
 
 def _field(
