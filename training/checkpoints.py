@@ -9,13 +9,14 @@ the new one, never a half-written file under a real name.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
 import tempfile
 
 import keras
+
+from keras_resnet.weights.download import sha256
 
 INDEX = "checkpoint.json"
 #: the data seed of a run started without --seed, drawn once and kept for its resumes.
@@ -94,11 +95,7 @@ def save_model(model: keras.Model, path: str) -> None:
 
 def file_digest(path: str) -> tuple[int, str]:
     """(size in bytes, sha256 hex) of the file at `path`."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return os.path.getsize(path), digest.hexdigest()
+    return os.path.getsize(path), sha256(path)
 
 
 def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 2) -> str:
