@@ -3,24 +3,29 @@
 Forward + backward + SGD update, batch 32, 224x224, float32, TensorFlow backend, jit_compile.
 Both models run in one process, alternating rounds so that machine noise hits both alike:
 
-    python bench/cpu_train_step.py [--rounds 5 --steps 2 --batch 32]
+    python bench/cpu_train_step.py [--rounds=5 --steps=2 --batch=32] [--output=FILE]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
+from absl import app, flags
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import keras_resnet  # noqa: E402
+import keras_resnet
+from keras_resnet.common.results import Report
+
+_BATCH = flags.DEFINE_integer("batch", 32, "Batch size.", lower_bound=1)
+_SIZE = flags.DEFINE_integer("size", 224, "Image side.", lower_bound=32)
+_ROUNDS = flags.DEFINE_integer("rounds", 5, "Alternating rounds.", lower_bound=1)
+_STEPS = flags.DEFINE_integer("steps", 2, "Steps per round and model.", lower_bound=1)
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
 
 
 def compiled(model: keras.Model) -> keras.Model:
@@ -38,17 +43,14 @@ def time_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int) -> 
     return time.perf_counter() - start
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=2, help="steps per round and model")
-    args = parser.parse_args()
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    batch, size, rounds, steps = _BATCH.value, _SIZE.value, _ROUNDS.value, _STEPS.value
     rng = np.random.default_rng(0)
-    x = rng.random((args.batch, args.size, args.size, 3), dtype=np.float32)
-    y = rng.integers(0, 1000, (args.batch,))
-    shape = (args.size, args.size, 3)
+    x = rng.random((batch, size, size, 3), dtype=np.float32)
+    y = rng.integers(0, 1000, (batch,))
+    shape = (size, size, 3)
     models = {
         "keras_resnet.ResNet50": compiled(keras_resnet.ResNet50(input_shape=shape)),
         "keras.applications.ResNet50": compiled(
@@ -58,20 +60,23 @@ def main() -> int:
         print(f"{name}: {model.count_params():,} params; compiling ...", flush=True)
         time_steps(model, x, y, 2)
     rates = {name: [] for name in models}
-    for r in range(args.rounds):
+    for r in range(rounds):
         for name, model in models.items():
-            rates[name].append(args.steps * args.batch / time_steps(model, x, y, args.steps))
-        print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+            rates[name].append(steps * batch / time_steps(model, x, y, steps))
+        print(f"round {r + 1}/{rounds}: " + ", ".join(
             f"{n} {v[-1]:.1f} img/s" for n, v in rates.items()), flush=True)
     ours, ref = (statistics.median(v) for v in rates.values())
-    print(f"\nResNet-50 train step, batch {args.batch}, {args.size}x{args.size}, float32, "
-          f"{keras.backend.backend()} backend, jit_compile, {os.cpu_count()} CPUs")
-    print("| model | img/s (median of rounds) |\n|---|---:|")
+    report = Report()
+    report(f"ResNet-50 train step, batch {batch}, {size}x{size}, float32, "
+           f"{keras.backend.backend()} backend, jit_compile, {os.cpu_count()} CPUs")
+    report("| model | img/s (median of rounds) |")
+    report("|---|---:|")
     for name, v in rates.items():
-        print(f"| {name} | {statistics.median(v):.2f} |")
-    print(f"ratio ours / keras.applications: {ours / ref:.3f}x")
+        report(f"| {name} | {statistics.median(v):.2f} |")
+    report(f"ratio ours / keras.applications: {ours / ref:.3f}x")
+    report.save(_OUTPUT.value)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app.run(main)

@@ -16,8 +16,8 @@ The images are uniform noise by default; ``--images_from=folder:PATH`` takes pho
 an image folder instead (resized to the input size with bilinear filtering; the BatchNorm
 statistics come from images of the same folder other than the compared ones):
 
-    python bench/float32_agreement.py [--model resnet50 --image_size 224 --images 16]
-    python bench/float32_agreement.py --images_from=folder:training/sample_data/cifar10 --images 64
+    python bench/float32_agreement.py [--model=resnet50 --image_size=224 --images=16]
+    python bench/float32_agreement.py --images_from=folder:training/sample_data/cifar10 --images=64
 
 ``--per_block`` also prints, after every residual block, how far Keras' float32 activations
 are from the float64 ones: where along the network the rounding error grows.
@@ -25,16 +25,27 @@ are from the float64 ones: where along the network the rounding error grows.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numpy as np
+from absl import app, flags
 
-import numpy as np  # noqa: E402
+from keras_resnet.common.results import Report, machine
+
+_MODEL = flags.DEFINE_string("model", "resnet50", "Registered model name.")
+_IMAGE_SIZE = flags.DEFINE_integer("image_size", 224, "Input side.", lower_bound=32)
+_IMAGES = flags.DEFINE_integer("images", 16, "Images compared.", lower_bound=1)
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the weights and images.")
+_PER_BLOCK = flags.DEFINE_bool("per_block", False,
+                               "Also print Keras' float32 error after every residual block.")
+_IMAGES_FROM = flags.DEFINE_string("images_from", "noise",
+                                   "noise (uniform random pixels) or folder:PATH (photographs).")
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the tables to this file.")
+_KERAS_ONLY = flags.DEFINE_list("keras_only", None, "Internal: MODEL,IMAGES,OUT of a child "
+                                "process that runs Keras only (oneDNN on or off).")
 
 
 def _keras_logits(model_path: str, images_path: str, out_path: str) -> None:
@@ -71,13 +82,13 @@ def _pixels(images_from: str, count: int, size: int,
         return tuple(rng.uniform(0, 255, (count, size, size, 3)).astype(np.float32)
                      for _ in range(2))
     if not images_from.startswith("folder:"):
-        raise SystemExit(f"--images_from={images_from!r}: use noise or folder:PATH.")
-    from training.image_folder import read_image_folder
-    from training.numpy_loader import decode_split
+        raise app.UsageError(f"--images_from={images_from!r}: use noise or folder:PATH.")
+    from keras_resnet.data.image_folder import read_image_folder
+    from keras_resnet.data.numpy_loader import decode_split
 
     folder = read_image_folder(images_from[len("folder:"):])["train"]
     if len(folder) < 2 * count:
-        raise SystemExit(f"{images_from} holds {len(folder)} images; --images={count} needs "
+        raise app.UsageError(f"{images_from} holds {len(folder)} images; --images={count} needs "
                          f"{2 * count} (half for the BatchNorm statistics).")
     pixels, _ = decode_split(folder.sample(2 * count, seed), size)
     order = np.random.default_rng(seed).permutation(2 * count)
@@ -85,11 +96,11 @@ def _pixels(images_from: str, count: int, size: int,
     return pixels[:count], pixels[count:]
 
 
-def _per_block_errors(model, images: np.ndarray) -> None:
+def _per_block_errors(model, images: np.ndarray, report: Report) -> None:
     """Prints Keras' float32 error against float64 at every block output, pool and logits."""
     import keras
 
-    from export.reference import float64_twin
+    from keras_resnet.export.reference import float64_twin
 
     names = [layer.name for layer in model.layers
              if layer.name.endswith("_out") or isinstance(
@@ -99,53 +110,33 @@ def _per_block_errors(model, images: np.ndarray) -> None:
     double = keras.Model(twin.input, [twin.get_layer(n).output for n in names])
     ours = single.predict(images, batch_size=16, verbose=0)
     exact = double.predict(images.astype(np.float64), batch_size=16, verbose=0)
-    from training.cpu_kernels import onednn_active
+    from keras_resnet.common.cpu_kernels import onednn_active
 
     kernels = "oneDNN" if onednn_active() else "Eigen"
-    print(f"Keras float32 ({kernels} kernels) vs float64 after each block: rms |x|, max |x|, "
+    report(f"Keras float32 ({kernels} kernels) vs float64 after each block: rms |x|, max |x|, "
           "rms error, max error")
     for name, a, b in zip(names, ours, exact, strict=True):
         error = a.astype(np.float64) - b
-        print(f"  {name:24s} {np.sqrt((b ** 2).mean()):7.3f} {np.abs(b).max():8.2f} "
+        report(f"  {name:24s} {np.sqrt((b ** 2).mean()):7.3f} {np.abs(b).max():8.2f} "
               f"{np.sqrt((error ** 2).mean()):10.2e} {np.abs(error).max():10.2e}")
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    except OSError:
-        names = []
-    return names[0] if names else platform.machine()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="resnet50")
-    parser.add_argument("--image_size", type=int, default=224)
-    parser.add_argument("--images", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--per_block", action="store_true",
-                        help="also print Keras' float32 error after every residual block")
-    parser.add_argument("--images_from", default="noise",
-                        help="noise (uniform random pixels) or folder:PATH (photographs)")
-    parser.add_argument("--keras_only", nargs=3, metavar=("MODEL", "IMAGES", "OUT"),
-                        help=argparse.SUPPRESS)  # a child process (oneDNN on or off)
-    args = parser.parse_args()
-    if args.keras_only:
-        _keras_logits(*args.keras_only)
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if _KERAS_ONLY.value:
+        _keras_logits(*_KERAS_ONLY.value)
         return 0
-
     import keras
 
-    from export import converter, serving
-    from export.pipeline import Source, set_batchnorm_statistics
-    from export.predict import softmax
-    from export.reference import float64_logits
+    from keras_resnet.export import converter, serving
+    from keras_resnet.export.pipeline import Source, set_batchnorm_statistics
+    from keras_resnet.export.predict import softmax
+    from keras_resnet.export.reference import float64_logits
 
-    statistics_pixels, pixels = _pixels(args.images_from, args.images, args.image_size,
-                                        args.seed)  # first: bad flags fail before the build
-    source = Source.from_architecture(args.model, None, args.image_size, None, args.seed)
+    statistics_pixels, pixels = _pixels(_IMAGES_FROM.value, _IMAGES.value, _IMAGE_SIZE.value,
+                                        _SEED.value)  # first: bad flags fail before the build
+    source = Source.from_architecture(_MODEL.value, None, _IMAGE_SIZE.value, None, _SEED.value)
     model = source.model
     mean, std = source.mean_std()
     set_batchnorm_statistics(model, ((statistics_pixels - mean) / std).astype("f4"))
@@ -163,40 +154,43 @@ def main() -> int:
             out = os.path.join(tmp, f"keras_{onednn}.npy")
             env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3",
                    "KERAS_BACKEND": keras.backend.backend()}
-            subprocess.run([sys.executable, __file__, "--keras_only", model_path, images_path,
-                            out], check=True, env=env)
+            subprocess.run([sys.executable, __file__,
+                            f"--keras_only={model_path},{images_path},{out}"], check=True,
+                           env=env)
             logits[name] = np.load(out)
         for name, resolver in (("LiteRT XNNPACK", "AUTO"),
                                ("LiteRT builtin", "BUILTIN_WITHOUT_DEFAULT_DELEGATES"),
                                ("LiteRT reference", "BUILTIN_REF")):
             logits[name] = _litert_logits(tflite, images, resolver)
     exact = float64_logits(model, images)
-    what = ("random images" if args.images_from == "noise"
-            else f"photographs of {args.images_from[len('folder:'):]} resized to the input")
-    print(f"machine: {_cpu_name()}, {os.cpu_count()} CPU(s)")
-    print(f"{args.model} at {args.image_size}x{args.image_size}, random weights (seed "
-          f"{args.seed}, BatchNorm statistics from {len(statistics_pixels)} other such "
-          f"images), {args.images} {what}; logits: std {exact.std():.3f}, max |logit| "
+    what = ("random images" if _IMAGES_FROM.value == "noise"
+            else f"photographs of {_IMAGES_FROM.value[len('folder:'):]} resized to the input")
+    report = Report()
+    report(f"machine: {machine()}")
+    report(f"{_MODEL.value} at {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, random weights (seed "
+          f"{_SEED.value}, BatchNorm statistics from {len(statistics_pixels)} other such "
+          f"images), {_IMAGES.value} {what}; logits: std {exact.std():.3f}, max |logit| "
           f"{np.abs(exact).max():.3f}")
     names = list(logits)
     width = max(map(len, names)) + 2
-    print("max |logit diff|".ljust(width) + "exact".rjust(11)
+    report("max |logit diff|".ljust(width) + "exact".rjust(11)
           + "".join(n.rjust(18) for n in names))
     for a in names:
         row = f"{np.abs(logits[a] - exact).max():11.3e}"
         row += "".join(f"{np.abs(logits[a] - logits[b]).max():18.3e}" for b in names)
-        print(a.ljust(width) + row)
-    if args.per_block:
-        _per_block_errors(model, images)
+        report(a.ljust(width) + row)
+    if _PER_BLOCK.value:
+        _per_block_errors(model, images, report)
     probs = {name: softmax(value.astype(np.float32)) for name, value in logits.items()}
     exact_probs = softmax(exact.astype(np.float32))
     worst = max(np.abs(probs[a] - probs[b]).max() for a in names for b in names)
     from_exact = max(np.abs(p - exact_probs).max() for p in probs.values())
-    print(f"after the softmax (float32, {exact.shape[-1]} classes, largest probability "
+    report(f"after the softmax (float32, {exact.shape[-1]} classes, largest probability "
           f"{exact_probs.max():.4f}): max |probability diff| over all pairs {worst:.3e}, "
           f"from the exact {from_exact:.3e}")
+    report.save(_OUTPUT.value)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app.run(main)

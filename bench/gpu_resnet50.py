@@ -10,14 +10,21 @@ dispatches asynchronously).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import time
 
+from absl import app, flags
+
 CONTESTANTS = ("keras_resnet", "keras_applications", "torch_eager", "torch_compile")
+
+_WHO = flags.DEFINE_enum("who", None, CONTESTANTS, "Internal: run one contestant.")
+_BATCH = flags.DEFINE_integer("batch", 256, "Batch size.", lower_bound=1)
+_STEPS = flags.DEFINE_integer("steps", 8, "Batches per timed epoch.", lower_bound=1)
+_TIMEOUT = flags.DEFINE_integer("timeout", 240, "Seconds per contestant.", lower_bound=1)
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
 
 
 def bench_keras(who: str, batch: int, steps: int) -> dict:
@@ -29,7 +36,6 @@ def bench_keras(who: str, batch: int, steps: int) -> dict:
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     if who == "keras_resnet":
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
         import keras_resnet
 
         model = keras_resnet.ResNet50()
@@ -103,7 +109,7 @@ def run_all(batch: int, steps: int, timeout: int) -> list[dict]:
     """Runs every contestant in a subprocess; a failure becomes a row with its error."""
     rows = []
     for who in CONTESTANTS:
-        cmd = [sys.executable, __file__, "--who", who, "--batch", str(batch), "--steps", str(steps)]
+        cmd = [sys.executable, __file__, f"--who={who}", f"--batch={batch}", f"--steps={steps}"]
         print(f"== {who}", flush=True)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -133,23 +139,24 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--who", choices=CONTESTANTS, help="run one contestant (internal)")
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=8, help="batches per timed epoch")
-    parser.add_argument("--timeout", type=int, default=240, help="seconds per contestant")
-    args = parser.parse_args()
-    if args.who:
-        bench = bench_torch if args.who.startswith("torch") else bench_keras
-        print(json.dumps({"who": args.who, "batch": args.batch,
-                          **bench(args.who, args.batch, args.steps)}), flush=True)
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if _WHO.value:
+        bench = bench_torch if _WHO.value.startswith("torch") else bench_keras
+        print(json.dumps({"who": _WHO.value, "batch": _BATCH.value,
+                          **bench(_WHO.value, _BATCH.value, _STEPS.value)}), flush=True)
         return 0
-    rows = run_all(args.batch, args.steps, args.timeout)
-    print(f"\nResNet-50, batch {args.batch}, 224x224, synthetic data, bf16\n")
-    print(table(rows))
+    rows = run_all(_BATCH.value, _STEPS.value, _TIMEOUT.value)
+    text = f"ResNet-50, batch {_BATCH.value}, 224x224, synthetic data, bf16\n\n{table(rows)}\n"
+    print(text)
+    if _OUTPUT.value:  # written here, not by keras_resnet.common: this process loads no Keras
+        with open(_OUTPUT.value + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(_OUTPUT.value + ".tmp", _OUTPUT.value)
+        print(f"wrote {_OUTPUT.value}")
     return 0 if all("error" not in r for r in rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app.run(main)

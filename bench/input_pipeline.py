@@ -12,23 +12,30 @@ folder beside the repository (45k train images; the cache is filled before timin
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
+from absl import app, flags
 
-from training import data_plan  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
-from training.model import build_model  # noqa: E402
+from keras_resnet.common.results import Report
+from keras_resnet.train import data_plan
+from keras_resnet.train.config import TrainConfig
+from keras_resnet.train.model import build_model
 
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                             "data", "cifar10", "train")
+
+_DATASET = flags.DEFINE_string("dataset", f"folder:{os.path.normpath(DEFAULT_DATA)}",
+                               "The trainer's --dataset.")
+_MODEL = flags.DEFINE_string("model", "resnet20", "Registered model name.")
+_BATCH = flags.DEFINE_integer("batch", 128, "Global batch size.", lower_bound=1)
+_STEPS = flags.DEFINE_integer("steps", 100, "Steps per timed measurement.", lower_bound=1)
+_ROUNDS = flags.DEFINE_integer("rounds", 2, "Alternating rounds.", lower_bound=1)
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
 
 
 def timed_fit(model, dataset, steps: int, batch: int) -> float:
@@ -38,28 +45,22 @@ def timed_fit(model, dataset, steps: int, batch: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default=f"folder:{os.path.normpath(DEFAULT_DATA)}")
-    parser.add_argument("--model", default="resnet20")
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=100, help="steps per timed measurement")
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    cfg = TrainConfig(model=args.model, dataset=args.dataset, model_dir="/nonexistent",
-                              batch_size=args.batch, normalization="cifar10", seed=0,
-                              verbose=0)
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    cfg = TrainConfig(model=_MODEL.value, dataset=_DATASET.value, model_dir="/nonexistent",
+                      batch_size=_BATCH.value, normalization="cifar10", seed=0, verbose=0)
     plan = data_plan.prepare(cfg)
-    batch = args.batch
+    batch = _BATCH.value
     stream = plan.train_data.stream()
     it = iter(stream)
     print(f"filling the cache: one pass over {plan.train_examples} images ...", flush=True)
     for _ in range(plan.steps_per_epoch):
         next(it)
     start = time.perf_counter()
-    for _ in range(args.steps):
+    for _ in range(_STEPS.value):
         next(it)
-    pipeline = args.steps * batch / (time.perf_counter() - start)
+    pipeline = _STEPS.value * batch / (time.perf_counter() - start)
 
     model = build_model(plan)
     x, y = next(it)
@@ -67,20 +68,23 @@ def main() -> int:
     timed_fit(model, synthetic, 5, batch)  # compile
     timed_fit(model, stream, 5, batch)
     rates = {"synthetic": [], "real": []}
-    for r in range(args.rounds):
-        rates["synthetic"].append(timed_fit(model, synthetic, args.steps, batch))
-        rates["real"].append(timed_fit(model, stream, args.steps, batch))
+    for r in range(_ROUNDS.value):
+        rates["synthetic"].append(timed_fit(model, synthetic, _STEPS.value, batch))
+        rates["real"].append(timed_fit(model, stream, _STEPS.value, batch))
         print(f"round {r + 1}: synthetic {rates['synthetic'][-1]:.0f} img/s, real "
               f"{rates['real'][-1]:.0f} img/s", flush=True)
     syn, real = statistics.median(rates["synthetic"]), statistics.median(rates["real"])
-    print(f"\n{args.model}, global batch {batch}, {args.dataset}, {os.cpu_count()} CPUs")
-    print("| measurement | img/s |\n|---|---:|")
-    print(f"| input pipeline alone | {pipeline:.0f} |")
-    print(f"| train step, synthetic data in memory | {syn:.0f} |")
-    print(f"| real training (pipeline + step) | {real:.0f} |")
-    print(f"real / synthetic: {real / syn:.3f}  (target >= 0.90)")
+    report = Report()
+    report(f"{_MODEL.value}, global batch {batch}, {_DATASET.value}, {os.cpu_count()} CPUs")
+    report("| measurement | img/s |")
+    report("|---|---:|")
+    report(f"| input pipeline alone | {pipeline:.0f} |")
+    report(f"| train step, synthetic data in memory | {syn:.0f} |")
+    report(f"| real training (pipeline + step) | {real:.0f} |")
+    report(f"real / synthetic: {real / syn:.3f}  (target >= 0.90)")
+    report.save(_OUTPUT.value)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app.run(main)

@@ -11,37 +11,38 @@ Targets (issue 4): int8 latency <= 0.35x float32, int8 size <= 0.29x (ResNet-20)
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import statistics
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from absl import app, flags
 
-from export.predict import LiteRTClassifier  # noqa: E402
+from keras_resnet.common.results import Report
+from keras_resnet.export.predict import LiteRTClassifier
+
+_THREADS = flags.DEFINE_integer("threads", 1, "Interpreter threads.", lower_bound=1)
+_RUNS = flags.DEFINE_integer("runs", 50, "Timed invocations per round.", lower_bound=1)
+_ROUNDS = flags.DEFINE_integer("rounds", 5, "Alternating rounds.", lower_bound=1)
+_OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="+", help="export output folders (model_*.tflite)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=50, help="timed invocations per round")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    files = [f for folder in args.folders
+def main(argv: list[str]) -> int:
+    folders = argv[1:]
+    files = [f for folder in folders
              for f in sorted(glob.glob(os.path.join(folder, "model_*.tflite")))]
     if not files:
-        parser.error("no model_*.tflite files in the given folders")
-    models = {f: LiteRTClassifier(f, num_threads=args.threads) for f in files}
+        raise app.UsageError("give export output folders holding model_*.tflite files"
+                             + (f"; none in {', '.join(folders)}" if folders else ""))
+    models = {f: LiteRTClassifier(f, num_threads=_THREADS.value) for f in files}
     medians: dict[str, list[float]] = {f: [] for f in files}
-    for _ in range(args.rounds):
+    for _ in range(_ROUNDS.value):
         for f, model in models.items():
-            medians[f].append(model.latency_ms(args.runs)["median_ms"])
-    print(f"LiteRT XNNPACK, batch 1, {args.threads} thread(s), median of {args.runs} runs, "
-          f"median over {args.rounds} alternating rounds")
-    print(f"{'file':60} {'bytes':>11} {'size ×f32':>10} {'ms':>9} {'latency ×f32':>13}")
-    for folder in args.folders:
+            medians[f].append(model.latency_ms(_RUNS.value)["median_ms"])
+    report = Report()
+    report(f"LiteRT XNNPACK, batch 1, {_THREADS.value} thread(s), median of {_RUNS.value} runs, "
+          f"median over {_ROUNDS.value} alternating rounds")
+    report(f"{'file':60} {'bytes':>11} {'size ×f32':>10} {'ms':>9} {'latency ×f32':>13}")
+    for folder in folders:
         base = os.path.join(folder, "model_float32.tflite")
         for f in (f for f in files if os.path.dirname(f) == folder.rstrip("/")):
             ms = statistics.median(medians[f])
@@ -50,9 +51,10 @@ def main() -> int:
             if base in medians:
                 ratio_size = f"{size / os.path.getsize(base):.3f}"
                 ratio_ms = f"{ms / statistics.median(medians[base]):.3f}"
-            print(f"{f:60} {size:>11,} {ratio_size:>10} {ms:>9.3f} {ratio_ms:>13}")
+            report(f"{f:60} {size:>11,} {ratio_size:>10} {ms:>9.3f} {ratio_ms:>13}")
+    report.save(_OUTPUT.value)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app.run(main)

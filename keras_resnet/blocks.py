@@ -30,8 +30,8 @@ class BlockOptions:
     bn_momentum: float = 0.9
     kernel_initializer: str = "he_normal"
     zero_init_residual: bool = False
-    #: The layers to build with: Keras 3's, or tf_keras' for the QAT twin (export/qat.py),
-    #: and the option-A channel-padding layer of that Keras.
+    #: The layers to build with: Keras 3's, or tf_keras' for the QAT twin
+    #: (keras_resnet/export/qat.py), and the option-A channel-padding layer of that Keras.
     layers: Any = keras.layers
     pad_channels: Any = ZeroPadChannels
 

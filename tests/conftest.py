@@ -1,10 +1,13 @@
-"""Shared test setup: TensorFlow backend unless KERAS_BACKEND says otherwise, quiet logs, and a
-fresh Keras session per test (layer name counters and memory)."""
+"""Shared test setup: TensorFlow backend unless KERAS_BACKEND says otherwise, quiet logs,
+TensorFlow's oneDNN kernels decided up front (as the entry points ask for them, and so that
+their subprocesses need not start again to get them), and a fresh Keras session per test
+(layer name counters and memory)."""
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

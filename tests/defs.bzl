@@ -7,6 +7,6 @@ def py_pytest(name, src, size = "large", tags = []):
         srcs = [src, "tests/conftest.py", "tests/no_tensorflow.py"],
         main = src,
         size = size,
-        data = ["README.md"],
-        deps = ["//:keras_resnet", "//:training", "//:export_lib"],
+        data = ["README.md", "setup.cfg"],
+        deps = ["//:keras_resnet", "//:training", "//:export_app", "//:bench"],
     )

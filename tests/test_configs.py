@@ -7,7 +7,7 @@ import sys
 import pytest
 from absl import flags
 
-from training import config_flags
+from keras_resnet.train import flags as config_flags
 
 pytestmark = pytest.mark.backend_independent  # flagfiles and validators are plain Python
 

@@ -18,9 +18,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def experiment(name: str, *args: str) -> str:
-    """Runs training/experiments/NAME.py on TensorFlow; returns its output."""
+    """Runs ``python -m training.experiments.NAME`` on TensorFlow; returns its output."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
-    result = subprocess.run([sys.executable, f"training/experiments/{name}.py", *args],
+    result = subprocess.run([sys.executable, "-m", f"training.experiments.{name}", *args],
                             capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
@@ -67,7 +67,7 @@ def test_degradation_then_cifar_table_share_their_runs(tmp_path):
 
 def test_degradation_rejects_an_unknown_family(tmp_path):
     result = subprocess.run(
-        [sys.executable, "training/experiments/degradation.py", "--quick", "--kinds=resnet,vgg",
+        [sys.executable, "-m", "training.experiments.degradation", "--quick", "--kinds=resnet,vgg",
          f"--out={tmp_path / 'runs'}", f"--figures={tmp_path / 'figures'}"],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

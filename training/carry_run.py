@@ -1,8 +1,8 @@
 """Carry a training run across machines: pack its newest checkpoint into a folder you commit,
 and unpack it into a model_dir on the next machine, where rerunning train.py resumes it.
 
-    python training/carry_run.py --pack --model_dir=runs/X --to=training/results/X
-    python training/carry_run.py --unpack --from=training/results/X --model_dir=runs/X
+    python training/carry_run.py --pack --model_dir=runs/X --to=results/training/X
+    python training/carry_run.py --unpack --from=results/training/X --model_dir=runs/X
 
 A pack holds what a resume needs and nothing more: the newest checkpoint (weights and optimizer
 state) and its index with size and sha256, flags.txt, the data seed of an unseeded run,
@@ -19,11 +19,10 @@ import os
 import shutil
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from training import checkpoints  # noqa: E402
+from keras_resnet.common import atomic_io
+from keras_resnet.train import checkpoints
 
 #: files of a model_dir a resume needs beside the checkpoint (those present are carried).
 RUN_FILES = ("flags.txt", checkpoints.SEED_FILE, "history.csv", "steps.csv", "labels.txt",
@@ -31,7 +30,7 @@ RUN_FILES = ("flags.txt", checkpoints.SEED_FILE, "history.csv", "steps.csv", "la
 
 
 def _copy(source: str, target: str) -> None:
-    with checkpoints.atomic_path(target) as tmp:
+    with atomic_io.atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
 
 
@@ -42,7 +41,7 @@ def _checked_newest(folder: str) -> dict:
     if record is None:
         raise ValueError(f"{folder} holds no checkpoint ({checkpoints.INDEX}); nothing to carry.")
     path = os.path.join(folder, record["file"])
-    size, sha256 = checkpoints.file_digest(path)
+    size, sha256 = atomic_io.file_digest(path)
     if "bytes" in record and (size, sha256) != (record["bytes"], record["sha256"]):
         raise ValueError(f"{path} does not match its index ({size} bytes, sha256 "
                          f"{sha256[:12]}...; the index says {record['bytes']} bytes, "
@@ -61,7 +60,7 @@ def _move(source: str, target: str) -> dict:
     for name in RUN_FILES:
         if os.path.exists(os.path.join(source, name)):
             _copy(os.path.join(source, name), os.path.join(target, name))
-    checkpoints.write_text(os.path.join(target, checkpoints.INDEX), json.dumps(record))
+    atomic_io.write_text(os.path.join(target, checkpoints.INDEX), json.dumps(record))
     for name in os.listdir(target):
         if name.startswith("ckpt-") and name.endswith(".weights.h5") and name != record["file"]:
             os.remove(os.path.join(target, name))

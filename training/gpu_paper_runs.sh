@@ -64,6 +64,7 @@ run() {
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
   fi
   export KERAS_BACKEND=jax
+  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # keras_resnet from this checkout, not installed
   local data=${DATA_DIR:-/tmp/keras_resnet_data}
   if [ ! -d "$data/train" ]; then  # unpacked once; a half-unpacked folder is never used
     rm -rf "$data.tmp" "$data"

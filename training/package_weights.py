@@ -10,12 +10,10 @@ run's architecture with identical outputs, writes the file atomically and prints
 from __future__ import annotations
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 FLAGS = flags.FLAGS
 
@@ -34,10 +32,10 @@ def package(model_dir: str, output: str) -> dict:
     import numpy as np
 
     import keras_resnet
+    from keras_resnet.common.atomic_io import atomic_path
+    from keras_resnet.train.callbacks import best_epoch
+    from keras_resnet.train.model import backbone_of
     from keras_resnet.weights.download import sha256
-    from training.callbacks import best_epoch
-    from training.checkpoints import atomic_path
-    from training.model import backbone_of
 
     if not output.endswith(".weights.h5"):
         raise ValueError(f"--output must end in .weights.h5 (Keras' weights format); got "

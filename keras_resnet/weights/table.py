@@ -68,12 +68,11 @@ _TORCHVISION_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34
 _CIFAR10_FILES = {
     "resnet20": ("828fb75a6412028f853a70339819ea57ffdaaed8e8c704375ebf1352c68eee29", "87.54%",
                  "training/configs/cifar10_resnet20_short_ls.flags: 30 epochs, batch 64, "
-                 "Nesterov, label smoothing 0.1, cosine, this 2-core CPU (not yet the paper's "
-                 "64k-step recipe)"),
+                 "Nesterov, label smoothing 0.1, cosine (not yet the paper's 64k-step "
+                 "recipe)"),
     "resnet56": ("a1ac72bbe8b7fa521f3aa3bc79af91835430e8933302262ca0a526cc52c28ece", "87.52%",
                  "training/configs/cifar10_resnet56_short_ls.flags: ResNet-20's recipe cut to "
-                 "15 epochs (about 5-6 min each on this 2-core CPU; not yet the paper's "
-                 "64k-step recipe)"),
+                 "15 epochs (not yet the paper's 64k-step recipe)"),
 }
 _KERAS_LICENSE = ("MIT (keras-applications; v1 ported from the authors' Caffe models, "
                   "v2 trained by the Keras team)")

@@ -1,26 +1,21 @@
 """The architecture table (the paper's Table 1): parameters and multiply-adds of ResNet-18/34/
 50/101/152 as built here, beside the paper's FLOPs and torchvision's parameter counts.
 
-    python training/experiments/arch_table.py            # all five at 224x224
-    python training/experiments/arch_table.py --quick    # ResNet-18 and -50 only
+    python -m training.experiments.arch_table            # all five at 224x224
+    python -m training.experiments.arch_table --quick    # ResNet-18 and -50 only
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from absl import app, flags  # noqa: E402
-
-import keras_resnet  # noqa: E402
-from keras_resnet.paper import IMAGENET_GMACS, IMAGENET_PARAMS  # noqa: E402
-from training.experiments import figures  # noqa: E402
+import keras_resnet
+from keras_resnet.paper import IMAGENET_GMACS, IMAGENET_PARAMS
+from training.experiments import figures
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "ResNet-18 and -50 only (CI).")
-flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+figures.define_output_flags("arch_table")
 
 
 def main(argv: list[str]) -> None:
@@ -55,7 +50,7 @@ def main(argv: list[str]) -> None:
             "bottleneck's first 1x1 (the paper); v1.5 in its 3x3 (torchvision). Counts follow "
             "the seed's formula: H_out·W_out·C_in·C_out·K_h·K_w per convolution plus the dense "
             "layer; BatchNorm, ReLU, pooling and additions are not counted.\n")
-    figures.publish(FLAGS.figures, "arch_table", fig, text)
+    figures.publish(FLAGS.figures, FLAGS.name, fig, text)
 
 
 if __name__ == "__main__":

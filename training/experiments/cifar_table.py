@@ -1,25 +1,21 @@
 """The paper's CIFAR-10 table (Table 6): our ResNet-20/32/44/56/110 val error on the 45k/5k
 split beside the paper's test error and parameter counts.
 
-    python training/experiments/cifar_table.py               # the paper's recipe (GPU machine)
-    python training/experiments/cifar_table.py --train_steps=1500   # shortened, for a CPU
-    python training/experiments/cifar_table.py --quick       # CI smoke run
+    python -m training.experiments.cifar_table               # the paper's recipe (GPU machine)
+    python -m training.experiments.cifar_table --train_steps=1500   # shortened, for a CPU
+    python -m training.experiments.cifar_table --quick       # CI smoke run
 
 It shares its runs with degradation.py (same --out): ResNets trained for one are reused.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_resnet.paper import CIFAR_PARAMS_M, CIFAR_TEST_ERROR  # noqa: E402
-from training.experiments import cifar_runs, figures  # noqa: E402
+from keras_resnet.paper import CIFAR_PARAMS_M, CIFAR_TEST_ERROR
+from training.experiments import cifar_runs, figures
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "A few dozen steps on the embedded sample (CI).")
@@ -28,7 +24,7 @@ flags.DEFINE_integer("train_steps", 0, "Shorten every run to N steps (0: the pap
                      lower_bound=0)
 flags.DEFINE_string("dataset", cifar_runs.CIFAR_FOLDER, "Training data (folder:PATH or TFDS).")
 flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training runs.")
-flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+figures.define_output_flags("cifar_table")
 
 
 def main(argv: list[str]) -> None:
@@ -68,7 +64,7 @@ def main(argv: list[str]) -> None:
     text = (f"# CIFAR-10: ResNet depth vs error\n\nRuns: {what}.\n\n{table}\n"
             "Ours: error on the 5k images held out of the 50k training set (the paper's "
             "validation protocol); the paper's numbers are on the 10k test set.\n")
-    figures.publish(FLAGS.figures, "cifar_table", fig, text)
+    figures.publish(FLAGS.figures, FLAGS.name, fig, text)
 
 
 if __name__ == "__main__":

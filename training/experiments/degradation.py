@@ -2,9 +2,9 @@
 CIFAR-10, training error (dashed) and val error (solid) against iterations, a panel each. The
 claim: deeper plain nets train worse; deeper ResNets train better.
 
-    python training/experiments/degradation.py               # the paper's recipe (GPU machine)
-    python training/experiments/degradation.py --train_steps=1500   # shortened, for a CPU
-    python training/experiments/degradation.py --quick       # CI smoke run, ~1 minute
+    python -m training.experiments.degradation               # the paper's recipe (GPU machine)
+    python -m training.experiments.degradation --train_steps=1500   # shortened, for a CPU
+    python -m training.experiments.degradation --quick       # CI smoke run, ~1 minute
 
 Runs land in --out (one model_dir each; a rerun resumes or skips them); the figure and the table
 in --figures.
@@ -12,15 +12,11 @@ in --figures.
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from training.experiments import cifar_runs, figures  # noqa: E402
+from training.experiments import cifar_runs, figures
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "A few dozen steps on the embedded sample (CI).")
@@ -34,7 +30,7 @@ flags.DEFINE_string("out", "runs/experiments/cifar10", "Folder of the training r
 flags.DEFINE_float("error_max", 0.0,
                    "Top of the error axis in percent, to zoom in on the ends of the curves "
                    "(the paper's Fig. 6 shows 0-20%); 0: the whole range.", lower_bound=0.0)
-flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+figures.define_output_flags("degradation")
 
 
 #: Each family's panel title (cifar_runs.KINDS are the families).
@@ -102,7 +98,7 @@ def main(argv: list[str]) -> None:
             + "\n".join(claim(final)) + "\n")
     if FLAGS.error_max:
         text += f"\nThe figure's error axis stops at {FLAGS.error_max:g}% (--error_max).\n"
-    figures.publish(FLAGS.figures, "degradation", fig, text)
+    figures.publish(FLAGS.figures, FLAGS.name, fig, text)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 (several seeds: the noise), MirroredStrategy over 2 logical CPUs, and MultiWorkerMirroredStrategy
 with 2 worker processes on 127.0.0.1; a markdown table of val accuracy and wall time.
 
-    python training/experiments/distribution_parity.py \\
+    python -m training.experiments.distribution_parity \\
         --train_flagfile=training/configs/cifar10_resnet20_parity.flags --out=runs/parity
 
 Each run trains in its own model_dir under --out; rerunning resumes or skips finished runs.
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 
 from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from training.experiments import runner  # noqa: E402
+from training.experiments import runner
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("train_flagfile", "training/configs/cifar10_resnet20_parity.flags",

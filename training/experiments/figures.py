@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import os
 
-from training.checkpoints import atomic_path, write_text
+from keras_resnet.common.atomic_io import atomic_path, write_text
+
+
+def define_output_flags(name: str) -> None:
+    """--figures (the folder) and --name (the files' base name) of an experiment's outputs:
+    ``--figures=results/experiments --name=degradation_4000`` writes a kept variant in place."""
+    from absl import flags
+
+    flags.DEFINE_string("figures", "runs/experiments/figures",
+                        "Folder of the PNG and the table (results/experiments: the committed "
+                        "ones).")
+    flags.DEFINE_string("name", name, "Base name of the PNG and the table.")
 
 
 def pyplot():

@@ -3,8 +3,8 @@ first layer to last, at initialization and after N training steps, plain-56 vs R
 claim: through identity shortcuts the first layers receive gradients of the same order as the
 last; in the plain net they shrink on the way down.
 
-    python training/experiments/gradient_flow.py                 # 500 steps on CIFAR-10
-    python training/experiments/gradient_flow.py --quick         # CI smoke run
+    python -m training.experiments.gradient_flow                 # 500 steps on CIFAR-10
+    python -m training.experiments.gradient_flow --quick         # CI smoke run
 
 Runs in-process on the TensorFlow or the JAX backend (KERAS_BACKEND).
 """
@@ -12,20 +12,16 @@ Runs in-process on the TensorFlow or the JAX backend (KERAS_BACKEND).
 from __future__ import annotations
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import keras
+import numpy as np
+from absl import app, flags
 
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from keras_resnet.preprocessing import normalization_for  # noqa: E402
-from training.experiments import figures, runner  # noqa: E402
-from training.experiments.gradient_norms import measure, ratio  # noqa: E402
-from training.image_folder import read_image_folder  # noqa: E402
-from training.numpy_loader import decode_split  # noqa: E402
+from keras_resnet.data.image_folder import read_image_folder
+from keras_resnet.data.numpy_loader import decode_split
+from keras_resnet.preprocessing import normalization_for
+from training.experiments import figures, runner
+from training.experiments.gradient_norms import measure, ratio
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Depth 20, 5 steps on the embedded sample (CI).")
@@ -37,7 +33,7 @@ flags.DEFINE_integer("batch_size", 128, "Batch of the training steps and of the 
 flags.DEFINE_float("lr", 0.1, "SGD learning rate (momentum 0.9), the paper's.", lower_bound=0)
 flags.DEFINE_string("data", "../shared/data/cifar10/train", "CIFAR-10 image folder.")
 flags.DEFINE_integer("seed", 0, "Initialization and data order.")
-flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+figures.define_output_flags("gradient_flow")
 
 
 def _data(quick: bool, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +84,7 @@ def main(argv: list[str]) -> None:
             f"training images of {source}, measured at initialization and after {steps} SGD "
             f"steps (lr {FLAGS.lr}, momentum 0.9); backend {keras.backend.backend()}.\n\n"
             f"{table}")
-    figures.publish(FLAGS.figures, "gradient_flow", fig, text)
+    figures.publish(FLAGS.figures, FLAGS.name, fig, text)
 
 
 if __name__ == "__main__":

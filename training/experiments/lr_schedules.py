@@ -1,8 +1,8 @@
 """Step decay vs cosine on the same model and data: the step schedule's staircase training
 curves (each /10 drops the error at once) beside cosine's smooth descent, and where each ends.
 
-    python training/experiments/lr_schedules.py            # ResNet-20, 30 epochs each (CPU ~2x50 min)
-    python training/experiments/lr_schedules.py --quick    # CI smoke run on the embedded sample
+    python -m training.experiments.lr_schedules            # ResNet-20, 30 epochs each (CPU ~2x50 min)
+    python -m training.experiments.lr_schedules --quick    # CI smoke run on the embedded sample
 
 Both runs use --flagfile (cosine as shipped); the step run divides the lr by 10 at 50% and 75%
 of the epochs, the paper's proportions (32k and 48k of 64k).
@@ -10,16 +10,11 @@ of the epochs, the paper's proportions (32k and 48k of 64k).
 
 from __future__ import annotations
 
-import os
-import sys
+from absl import app, flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from absl import app, flags  # noqa: E402
-
-from training.experiments import figures, runner  # noqa: E402
-from training.experiments.cifar_runs import CIFAR_FOLDER  # noqa: E402
-from training.flagfile import read_flagfile  # noqa: E402
+from keras_resnet.common.flagfile import read_flagfile
+from training.experiments import figures, runner
+from training.experiments.cifar_runs import CIFAR_FOLDER
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "4 epochs on the embedded sample (CI).")
@@ -28,7 +23,7 @@ flags.DEFINE_string("flagfile_name", "cifar10_resnet20_short",
 flags.DEFINE_integer("epochs", 0, "Epochs of each run (0: the flagfile's).", lower_bound=0)
 flags.DEFINE_string("dataset", CIFAR_FOLDER, "Training data (folder:PATH or TFDS).")
 flags.DEFINE_string("out", "runs/experiments/schedules", "Folder of the training runs.")
-flags.DEFINE_string("figures", "runs/experiments/figures", "Folder of the PNG and the table.")
+figures.define_output_flags("lr_schedules")
 
 
 def _epochs_of(flagfile: str) -> int:
@@ -82,7 +77,7 @@ def main(argv: list[str]) -> None:
                                    rows)
     text = (f"# Step decay vs cosine\n\n`{FLAGS.flagfile_name}` for {epochs} epochs on "
             f"{source}; step: lr /10 at epochs {drops[0]} and {drops[1]}.\n\n{table}")
-    figures.publish(FLAGS.figures, "lr_schedules", fig, text)
+    figures.publish(FLAGS.figures, FLAGS.name, fig, text)
 
 
 if __name__ == "__main__":

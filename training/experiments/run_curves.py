@@ -1,8 +1,8 @@
 """The curves of one training run from its history.csv: train and validation accuracy and loss
 per epoch, with the target accuracy drawn in, and a table of where the run stands.
 
-    python training/experiments/run_curves.py --model_dir=training/results/cifar10_resnet20_long \
-        --output_dir=training/results/cifar10_resnet20_long --target=0.91
+    python -m training.experiments.run_curves --model_dir=results/training/cifar10_resnet20_long \
+        --output_dir=results/training/cifar10_resnet20_long --target=0.91
 
 Works on a run in progress (a pack made by training/carry_run.py holds its history.csv).
 """
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from training.experiments import figures  # noqa: E402
-from training.flagfile import read_flagfile  # noqa: E402
+from keras_resnet.common.flagfile import read_flagfile
+from training.experiments import figures
 
 FLAGS = flags.FLAGS
 
@@ -81,7 +78,7 @@ def main(argv: list[str]) -> int:
     planned = int(run_flags["epochs"]) if run_flags.get("epochs") else None
     name = os.path.basename(os.path.normpath(run))
     title = f"{run_flags.get('model', name)}: {name}"
-    text = (f"# {title}\n\nWritten by `python training/experiments/run_curves.py "
+    text = (f"# {title}\n\nWritten by `python -m training.experiments.run_curves "
             f"--model_dir={run} --output_dir={FLAGS.output_dir}"
             + (f" --target={FLAGS.target}" if FLAGS.target else "") + "` from its history.csv.\n\n"
             + figures.markdown_table(["", ""], summary(rows, planned)))

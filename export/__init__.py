@@ -1,1 +1,0 @@
-"""Keras -> SavedModel -> TFLite: conversion, quantization and verification for edge devices."""

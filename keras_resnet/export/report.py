@@ -1,0 +1,61 @@
+"""report.json (everything measured) and report.md (the table a person reads)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from keras_resnet.common.atomic_io import write_text
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def markdown(report: dict) -> str:
+    """The variants side by side: size, accuracy, agreement, logit error, latency."""
+    variants = report["variants"]
+    base = variants.get("float32", {})
+    lines = [f"# Export report: {report['model']}", "",
+             f"Source: `{report['source']}`. Input {report['input_shape']}, "
+             f"preprocessing {'inside the model (raw 0..255 RGB in)' if report['preprocessing']['included'] else 'outside the model (normalized input)'}. "  # noqa: E501
+             f"Evaluation: {report['eval']['description']}.", ""]
+    if "keras_top1" in report["eval"]:
+        lines += [f"Keras model top-1: {_pct(report['eval']['keras_top1'])}", ""]
+    if (own := report["eval"].get("keras_float32_vs_float64_max_abs_logit_diff")) is not None:
+        lines += ["max |Δlogit| is given against the Keras model's float32 output / against the "
+                  "same model recomputed in float64 (the exact logits). Keras' own float32 "
+                  f"output is {own:.2e} from the exact logits.", ""]
+    threads = sorted({k for v in variants.values() for k in v["latency"]})
+    lines.append("| variant | size (bytes) | × float32 | top-1 | agreement | max \\|Δlogit\\| | "
+                 + " | ".join(f"latency {t.replace('_', ' ')} (median / p90 ms)"
+                              for t in threads) + " | ops |")
+    lines.append("|---" * (6 + len(threads) + 1) + "|")
+    for name, v in variants.items():
+        ratio = f"{v['bytes'] / base['bytes']:.3f}" if base else "—"
+        diff = v.get("max_abs_logit_diff")
+        exact = v.get("max_abs_logit_diff_float64")
+        diff_text = "—" if diff is None else f"{diff:.2e}" + (
+            "" if exact is None else f" / {exact:.2e}")
+        lat = " | ".join(f"{v['latency'][t]['median_ms']:.3f} / {v['latency'][t]['p90_ms']:.3f}"
+                         if t in v["latency"] else "—" for t in threads)
+        ops = ", ".join(v["ops"])
+        if v.get("integer_only_problems"):
+            ops += " — NOT integer-only: " + "; ".join(v["integer_only_problems"])
+        lines.append(f"| {name} | {v['bytes']:,} | {ratio} | {_pct(v.get('top1'))} | "
+                     f"{_pct(v.get('agreement'))} | {diff_text} | "
+                     f"{lat} | {ops} |")
+    if "qat" in report:
+        q = report["qat"]
+        lines += ["", f"QAT: tf_keras twin max |diff| vs Keras {q['twin_max_abs_diff']:.2e}; "
+                  f"fine-tuned {q['epochs']} epoch(s) on {q['train_images']} images, "
+                  f"lr {q['lr']}, {q['lr_schedule']}."]
+    lines += ["", f"Machine: {report['machine']}; LiteRT {report['litert_version']}, XNNPACK, "
+              f"batch 1, {report['latency_runs']} timed runs per figure."]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict, output_dir: str) -> None:
+    """Writes report.json and report.md into `output_dir` (each atomically)."""
+    write_text(os.path.join(output_dir, "report.json"), json.dumps(report, indent=2) + "\n")
+    write_text(os.path.join(output_dir, "report.md"), markdown(report))

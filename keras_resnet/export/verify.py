@@ -1,0 +1,64 @@
+"""What every export proves about each `.tflite` file: its size, its accuracy and agreement
+with the Keras model on the same images, how far its logits are from Keras', its latency under
+the LiteRT interpreter (XNNPACK, batch 1), and its operators (full-integer files: int8 only)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from keras_resnet.export.predict import LiteRTClassifier
+
+#: Operators an integer model may contain without computing in float.
+QUANTIZATION_OPS = ("QUANTIZE", "DEQUANTIZE")
+#: Variants whose logits are compared with Keras' (the others are quantized).
+FLOAT_VARIANTS = frozenset({"float32", "float16"})
+
+
+def integer_only_problems(classifier: LiteRTClassifier) -> list[str]:
+    """Why the model is not integer-only (empty if it is): float tensors between operators,
+    quantize/dequantize or custom (Flex) operators."""
+    problems = []
+    ops = classifier.op_names()
+    if odd := [op for op in ops if op in QUANTIZATION_OPS or op.startswith("Flex")
+               or op == "CUSTOM"]:
+        problems.append(f"operators {odd}")
+    details = classifier.interpreter.get_tensor_details()
+    floats = [t["name"] or f"#{t['index']}" for t in details if t["dtype"] == np.float32]
+    if floats:
+        problems.append(f"{len(floats)} float32 tensor(s), e.g. {floats[:3]}")
+    return problems
+
+
+def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarray | None,
+           keras_logits: np.ndarray | None, threads: tuple[int, ...] = (1, 2),
+           runs: int = 50, reference_logits: np.ndarray | None = None) -> dict:
+    """The report entry of the `.tflite` file at `path` (`images` in its float input domain;
+    None for a size/speed-only export). Float variants' logits are compared with Keras' float32
+    ones and, when given, with the Keras model's float64 recomputation `reference_logits`."""
+    with open(path, "rb") as f:
+        content = f.read()
+    entry: dict = {"file": os.path.basename(path), "bytes": len(content)}
+    listing = LiteRTClassifier(content, delegate=False)  # operators as stored, not delegated
+    entry["ops"] = listing.op_names()
+    entry["input_dtype"] = np.dtype(listing.input["dtype"]).name
+    if variant in ("int8", "qat"):
+        entry["integer_only_problems"] = integer_only_problems(listing)
+    classifier = LiteRTClassifier(content, num_threads=1)
+    if images is not None:
+        logits = classifier.logits(images)
+        predicted = logits.argmax(axis=1)
+        if labels is not None:
+            entry["top1"] = float((predicted == labels).mean())
+        if keras_logits is not None:
+            entry["agreement"] = float((predicted == keras_logits.argmax(axis=1)).mean())
+            if variant in FLOAT_VARIANTS:
+                entry["max_abs_logit_diff"] = float(np.abs(logits - keras_logits).max())
+        if reference_logits is not None and variant in FLOAT_VARIANTS:
+            entry["max_abs_logit_diff_float64"] = float(np.abs(logits - reference_logits).max())
+    entry["latency"] = {}
+    for n in threads:
+        runner = classifier if n == 1 else LiteRTClassifier(content, num_threads=n)
+        entry["latency"][f"{n}_thread{'s' if n > 1 else ''}"] = runner.latency_ms(runs)
+    return entry
