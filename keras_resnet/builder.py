@@ -6,13 +6,14 @@ constructors (`keras_resnet.models`) do both.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any, Literal
 
 import keras
 
 from keras_resnet import blocks
-from keras_resnet.specs import ArchSpec, arch_name, spec_for
+from keras_resnet.specs import ArchSpec, arch_name, architectures, spec_for
 
 POOLINGS = (None, "avg", "max")
 
@@ -223,15 +224,21 @@ def build_network(spec: ArchSpec, *, residual: bool = True, input_tensor: Any = 
     keras.applications builds it. `kwargs`: the `ResNet` arguments."""
     if input_tensor is None:
         return ResNet(spec.family, spec.depth, residual=residual, name=name, **kwargs)
-    inputs, outputs, _ = _network(
-        spec, residual, kwargs.get("include_top", True), input_tensor,
-        kwargs.get("input_shape"), kwargs.get("pooling"), kwargs.get("classes"),
-        kwargs.get("classifier_activation", "softmax"), kwargs.get("shortcut"),
-        kwargs.get("bottleneck_stride", "1x1"), kwargs.get("bn_momentum", 0.9),
-        kwargs.get("kernel_initializer", "he_normal"), kwargs.get("zero_init_residual", False))
+    unknown = sorted(set(kwargs) - set(_RESNET_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unexpected arguments {unknown}; a ResNet takes {sorted(BUILD_ARGS)}")
+    args = {**_RESNET_DEFAULTS, **kwargs}
+    inputs, outputs, _ = _network(spec, residual, args["include_top"], input_tensor,
+                                  *(args[a] for a in BUILD_ARGS[4:]))
     sources = keras.utils.get_source_inputs(input_tensor)  # the graph may start before it
     sources = sources[0] if len(sources) == 1 else sources
     return keras.Model(sources, outputs, name=name or arch_name(spec, residual))
+
+
+#: `ResNet`'s defaults of the build arguments after the architecture (family, depth, residual).
+_RESNET_DEFAULTS = {name: parameter.default for name, parameter
+                    in inspect.signature(ResNet.__init__).parameters.items()
+                    if name in BUILD_ARGS[3:]}
 
 
 def build_args(model: keras.Model) -> dict:
@@ -244,19 +251,13 @@ def build_args(model: keras.Model) -> dict:
 
 
 def _legacy_build_args(model: keras.Model) -> dict:
-    from keras_resnet.specs import CIFAR_DEPTHS, IMAGENET_DEPTHS, PREACT_DEPTHS
-
     name = model.name
-    known = {f"resnet{d}": ("imagenet", d, True) for d in IMAGENET_DEPTHS}
-    known |= {f"plainnet{d}": ("imagenet", d, False) for d in IMAGENET_DEPTHS}
-    known |= {f"resnet{d}v2": ("preact", d, True) for d in PREACT_DEPTHS}
-    known |= {f"resnet{d}": ("cifar", d, True) for d in CIFAR_DEPTHS}
-    known |= {f"plainnet{d}": ("cifar", d, False) for d in CIFAR_DEPTHS}
+    known = {arch_name(spec, residual): (spec, residual) for spec, residual in architectures()}
     if name not in known:
         raise ValueError(f"model {name!r} was not built by keras_resnet (no recorded build "
                          "arguments, and its name is no registered architecture).")
-    family, depth, residual = known[name]
-    spec = spec_for(family, depth)
+    spec, residual = known[name]
+    family, depth = spec.family, spec.depth
     names = {layer.name for layer in model.layers}
     include_top = "predictions" in names
     head = model.get_layer("predictions").get_config() if include_top else None

@@ -9,15 +9,7 @@ import fnmatch
 import keras
 
 from keras_resnet.builder import build_network
-from keras_resnet.specs import (
-    CIFAR_DEPTHS,
-    IMAGENET_DEPTHS,
-    PREACT_DEPTHS,
-    ArchSpec,
-    cifar_spec,
-    imagenet_spec,
-    preact_spec,
-)
+from keras_resnet.specs import ArchSpec, arch_name, architectures
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,14 +30,8 @@ class ModelEntry:
 
 
 def _entries() -> dict[str, ModelEntry]:
-    entries = []
-    for depth in IMAGENET_DEPTHS:
-        entries += [ModelEntry(f"resnet{depth}", imagenet_spec(depth)),
-                    ModelEntry(f"plainnet{depth}", imagenet_spec(depth), residual=False)]
-    entries += [ModelEntry(f"resnet{depth}v2", preact_spec(depth)) for depth in PREACT_DEPTHS]
-    for depth in CIFAR_DEPTHS:
-        entries += [ModelEntry(f"resnet{depth}", cifar_spec(depth)),
-                    ModelEntry(f"plainnet{depth}", cifar_spec(depth), residual=False)]
+    entries = [ModelEntry(arch_name(spec, residual), spec, residual=residual)
+               for spec, residual in architectures()]
     return {entry.name: entry for entry in entries}
 
 

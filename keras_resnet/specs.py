@@ -146,3 +146,15 @@ def arch_name(spec: ArchSpec, residual: bool = True) -> str:
     weights table is keyed by."""
     return (f"{'resnet' if residual else 'plainnet'}{spec.depth}"
             f"{'v2' if spec.family == 'preact' else ''}")
+
+
+def architectures() -> list[tuple[ArchSpec, bool]]:
+    """Every architecture of the table as (spec, residual): each ImageNet depth as a ResNet and
+    a plain net, each pre-activation depth, each CIFAR depth as a ResNet and a plain net."""
+    found = []
+    for depth in IMAGENET_DEPTHS:
+        found += [(imagenet_spec(depth), True), (imagenet_spec(depth), False)]
+    found += [(preact_spec(depth), True) for depth in PREACT_DEPTHS]
+    for depth in CIFAR_DEPTHS:
+        found += [(cifar_spec(depth), True), (cifar_spec(depth), False)]
+    return found

@@ -104,6 +104,14 @@ def test_input_tensor_and_channels(rng):
     model = keras_resnet.ResNet20(input_tensor=inp, classes=3)
     assert model.inputs[0] is inp
     assert np.asarray(model(rng.random((1, 40, 40, 1), dtype=np.float32))).shape == (1, 3)
+    # On an input tensor the other arguments keep their ResNet defaults and meanings.
+    feats = keras_resnet.ResNet20(input_tensor=keras.Input((32, 32, 3)), include_top=False,
+                                  pooling="max", shortcut="B")
+    names = [layer.name for layer in feats.layers]
+    assert feats.output.shape == (None, 64) and "max_pool" in names
+    assert any(name.endswith("_0_conv") for name in names)
+    with pytest.raises(TypeError, match=r"unexpected arguments \['colour'\]"):
+        keras_resnet.get_model("resnet20", input_tensor=keras.Input((32, 32, 3)), colour=1)
 
 
 def test_zero_init_residual():
