@@ -20,11 +20,20 @@ NORMALIZATION: dict[str, tuple[tuple[float, float, float], tuple[float, float, f
 
 
 def normalization_for(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) float32 arrays of the statistics `name` (a key of NORMALIZATION)."""
-    if name not in NORMALIZATION:
+    """(mean, std) float32 arrays, RGB order, of the statistics `name`: a dataset's
+    (`NORMALIZATION`) or the input a weights file expects (`PREPROCESSING`). "caffe" weights
+    take BGR input; on RGB input they become the mean in RGB order and std 1 once the first
+    conv's kernel takes its channels the other way round (`keras_resnet.train.finetune` turns
+    it when it loads them), which is how a run fine-tuned from them is fed."""
+    if name in NORMALIZATION:
+        mean, std = NORMALIZATION[name]
+    elif name in PREPROCESSING:
+        order, mean, std = PREPROCESSING[name]
+        mean = mean[::-1] if order == "BGR" else mean
+        std = std or (1.0, 1.0, 1.0)
+    else:
         raise ValueError(f"No normalization statistics named {name!r}; "
-                         f"choose from {sorted(NORMALIZATION)}.")
-    mean, std = NORMALIZATION[name]
+                         f"choose from {INPUT_STATISTICS}.")
     return np.asarray(mean, np.float32), np.asarray(std, np.float32)
 
 
@@ -58,6 +67,9 @@ PREPROCESSING: dict[str, tuple[str, tuple[float, ...], tuple[float, ...] | None]
     # The CIFAR-10 models trained by this project (training/configs, --normalization=cifar10).
     "cifar10": ("RGB", NORMALIZATION["cifar10"][0], NORMALIZATION["cifar10"][1]),
 }
+
+#: Every name `normalization_for` takes: datasets' statistics and weights' preprocessing.
+INPUT_STATISTICS = sorted(set(NORMALIZATION) | set(PREPROCESSING))
 
 CIFAR10_LABELS = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                   "ship", "truck")

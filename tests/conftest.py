@@ -69,3 +69,24 @@ def image_folder(tmp_path):
             pixels = rng.integers(0, 80, (12, 12, 3)) + 80 * c
             Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{i:03d}.png")
     return root
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """(folder, base URL): an HTTP server on 127.0.0.1 serving `folder`; KERAS_HOME is a
+    fresh temporary cache."""
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()

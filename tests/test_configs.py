@@ -73,5 +73,17 @@ def test_command_line_overrides_the_flagfile():
     assert cfg.dataset == "folder:../shared/data/cifar10/train"
 
 
+@pytest.mark.parametrize("name,model,weights,trainable", [
+    ("finetune_resnet20_cifar10.flags", "resnet20", "cifar10", "all"),
+    ("finetune_resnet50_imagenet.flags", "resnet50", "imagenet", "conv4")])
+def test_fine_tuning_recipes_start_from_published_weights(name, model, weights, trainable):
+    from keras_resnet.train import finetune
+
+    cfg = load(os.path.join(ROOT, "training", "configs", name), "--dataset=folder:MY_PHOTOS")
+    assert (cfg.model, cfg.weights, cfg.trainable) == (model, weights, trainable)
+    assert cfg.dataset == "folder:MY_PHOTOS" and cfg.normalization == "auto"
+    finetune.check(cfg.model, cfg.weights, cfg.trainable)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

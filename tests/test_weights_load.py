@@ -3,14 +3,11 @@ from 127.0.0.1, downloaded into a temporary Keras cache, hash-checked and conver
 
 import collections
 import dataclasses
-import functools
 import hashlib
-import http.server
 import importlib.util
 import os
 import pickle
 import sys
-import threading
 import types
 import zipfile
 
@@ -21,23 +18,6 @@ import pytest
 import keras_resnet
 from keras_resnet.weights import table
 from keras_resnet.weights.torch_checkpoint import _torchvision_name, read_state_dict
-
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """(folder, base URL): an HTTP server on 127.0.0.1 serving `folder`; KERAS_HOME is a
-    fresh temporary cache."""
-    folder = tmp_path / "served"
-    folder.mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def md5(path) -> str:

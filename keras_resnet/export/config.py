@@ -8,7 +8,7 @@ import dataclasses
 
 from keras_resnet.common.config_flags import field
 from keras_resnet.export.converter import IO_TYPES, VARIANTS
-from keras_resnet.preprocessing import NORMALIZATION
+from keras_resnet.preprocessing import INPUT_STATISTICS
 
 #: Give exactly one of these: where the model comes from.
 MODEL_SOURCES = ("model_dir", "model_file", "model")
@@ -41,7 +41,7 @@ class ExportConfig:
         "else 0.1).", lower_bound=0.0, upper_bound=1.0)
     normalization: str | None = field(
         None, help="Per-channel statistics the model expects (default: the model_dir's).",
-        choices=("auto", *sorted(NORMALIZATION)))
+        choices=("auto", *INPUT_STATISTICS))
     quantize: tuple[str, ...] = field(
         ("float32", "float16", "dynamic", "int8"),
         help=f"Variants to write, any of {', '.join(VARIANTS)}.", choices=VARIANTS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from keras_resnet.common.config_flags import field as _field
-from keras_resnet.preprocessing import NORMALIZATION
+from keras_resnet.preprocessing import INPUT_STATISTICS
 
 INPUT_PIPELINES = ("auto", "tf.data", "numpy")
 #: Fields a resumed run may change: how it runs and logs, and its length (to train a finished
@@ -30,6 +30,18 @@ class TrainConfig:
         "folder:PATH, an image folder with one subfolder per class."
     )
     model_dir: str = _field(help="Where checkpoints, logs and models go (and resume from).")
+    weights: str | None = _field(
+        None,
+        help="Start from these weights instead of a random initialization: a tag of the model "
+        "(keras_resnet.weights.tags, e.g. imagenet, cifar10), a .weights.h5 or a .keras file. "
+        "With other classes than the weights' head, the head starts fresh.",
+    )
+    trainable: str = _field(
+        "all",
+        help="What trains: all; head (the dense layer only); or a stage name (conv3, conv4, "
+        "...): that stage, the ones after it and the head. Frozen BatchNorm layers run in "
+        "inference mode, and frozen weights get no weight decay and no optimizer slots.",
+    )
     image_size: int = _field(32, help="Training and evaluation image size (square).", lower_bound=1)
     augment: str = _field(
         "cifar",
@@ -54,8 +66,9 @@ class TrainConfig:
     )
     normalization: str = _field(
         "auto",
-        help="Per-channel mean/std statistics; auto: the dataset's own if known, else ImageNet's.",
-        choices=("auto", *sorted(NORMALIZATION)),
+        help="Per-channel mean/std statistics; auto: with --weights, the input those weights "
+        "expect; else the dataset's own if known, else ImageNet's.",
+        choices=("auto", *INPUT_STATISTICS),
     )
     val_fraction: float = _field(
         0.1,

@@ -19,6 +19,7 @@ import keras
 import keras_resnet
 from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.preprocessing import normalization_for, normalization_name
+from keras_resnet.train import finetune
 from keras_resnet.train.config import INPUT_PIPELINES, TrainConfig
 from keras_resnet.train.distribute import Distribution, make_distribution
 
@@ -58,11 +59,30 @@ class Plan:
         return self.distribution.strategy
 
 
+def resolved_normalization(cfg: TrainConfig) -> str:
+    """The statistics a run normalizes its input with: --normalization itself, or for auto
+    the input --weights expect when that is known, else the dataset's own (ImageNet's for an
+    unknown dataset). A run records the resolved name in its flags.txt."""
+    if cfg.normalization != "auto":
+        return cfg.normalization
+    if cfg.weights and (expected := finetune.expected_input(cfg.model, cfg.weights)):
+        return expected
+    return normalization_name("auto", cfg.dataset)
+
+
+def normalization_note(cfg: TrainConfig) -> str:
+    """What --normalization=auto resolves to for `cfg`, and why, for the log."""
+    chosen = resolved_normalization(cfg)
+    expected = finetune.expected_input(cfg.model, cfg.weights) if cfg.weights else None
+    why = (f"the input --weights={cfg.weights} expect" if expected == chosen
+           else "the dataset's own" if chosen != "imagenet" else "ImageNet's, the default")
+    return f"normalization: {chosen!r} statistics (--normalization=auto: {why})"
+
+
 def _normalization(cfg: TrainConfig) -> str:
-    chosen = normalization_name(cfg.normalization, cfg.dataset)
     if cfg.normalization == "auto":
-        print(f"normalization: {chosen!r} statistics (--normalization=auto)")
-    return chosen
+        print(normalization_note(cfg))
+    return resolved_normalization(cfg)
 
 
 def _folder_splits(cfg: TrainConfig):
@@ -116,6 +136,7 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     `Distribution`, or a tf.distribute strategy) defaults to the one `cfg.distribution`
     names on the current backend."""
     keras_resnet.registry.get_entry(cfg.model)  # unknown names fail before any data is read
+    finetune.check(cfg.model, cfg.weights, cfg.trainable)
     pipeline = input_pipeline(cfg)
     if pipeline == "numpy":
         from keras_resnet.data.augment_layers import DEVICE_AUGMENTS

@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 
 import keras_resnet
+from keras_resnet.train import finetune
 from keras_resnet.train.config import TrainConfig
 from keras_resnet.train.data_plan import Plan
 from keras_resnet.train.losses import classification_loss
@@ -55,6 +56,7 @@ def build_model(plan: Plan) -> keras.Model:
     or on the numpy path the backbone behind the device input layers (see `backbone_of`)."""
     cfg = plan.config
     keras.mixed_precision.set_global_policy(resolved_dtype(cfg.dtype))
+    pretrained = finetune.read(cfg.model, cfg.weights) if cfg.weights else None
     with plan.distribution.scope():
         kwargs = {"shortcut": cfg.shortcut} if cfg.shortcut else {}
         if cfg.zero_init_residual:
@@ -62,7 +64,12 @@ def build_model(plan: Plan) -> keras.Model:
         model = keras_resnet.get_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 3),
                                        classes=plan.num_classes, classifier_activation=None,
                                        **kwargs)
-        _add_weight_decay(model, cfg.weight_decay, cfg.decay_bn_and_bias)
+        if pretrained is not None:
+            print(finetune.load(model, pretrained))
+        if frozen := finetune.freeze(model, cfg.model, cfg.trainable):
+            print(f"--trainable={cfg.trainable}: {len(frozen)} layers frozen ({frozen[0]} ... "
+                  f"{frozen[-1]}); their BatchNorm layers run in inference mode")
+        _add_weight_decay(model, cfg.weight_decay, cfg.decay_bn_and_bias)  # trainable only
         if plan.input_layers is not None:
             model = plan.input_layers(model)
         optimizer = make_sgd(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),

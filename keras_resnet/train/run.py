@@ -66,9 +66,12 @@ def _check_same_run(path: str, config) -> None:
         old = config_flags.config_from_flagfile(path)
     except ValueError as err:
         raise app.UsageError(f"{err}; use another --model_dir.") from None
+    from keras_resnet.train.data_plan import resolved_normalization
     from keras_resnet.train.model import resolved_dtype
 
-    old = dataclasses.replace(old, dtype=resolved_dtype(old.dtype))  # "auto": this machine's
+    # "auto" settings as this machine and these weights resolve them (old runs wrote "auto")
+    old = dataclasses.replace(old, dtype=resolved_dtype(old.dtype),
+                              normalization=resolved_normalization(old))
     changed = run_differences(old, config)
     if changed:
         was = ", ".join(f"{k}={getattr(old, k)}" for k in changed)
@@ -94,7 +97,10 @@ def main(argv: list[str]) -> int:
 
         keras.utils.set_random_seed(FLAGS.seed)
     config = config_flags.config_from_flags(FLAGS)
-    config = dataclasses.replace(config, dtype=resolved_dtype(config.dtype))
+    if config.normalization == "auto":  # resolved here, so that flags.txt records it
+        print(data_plan.normalization_note(config))
+    config = dataclasses.replace(config, dtype=resolved_dtype(config.dtype),
+                                 normalization=data_plan.resolved_normalization(config))
     plan = data_plan.prepare(config, distribution)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")
