@@ -43,5 +43,18 @@ def test_bad_folders(tmp_path, image_folder):
         read_image_folder(str(tmp_path / "flat" / ".."), val_fraction=1.5)
 
 
+def test_one_class_is_refused_in_either_layout(tmp_path, image_folder):
+    import shutil
+
+    one = tmp_path / "one"
+    shutil.copytree(image_folder / "cat", one / "cat")
+    with pytest.raises(ValueError, match=r"has one class \('cat'\); a classifier needs two"):
+        read_image_folder(str(one))
+    shutil.copytree(image_folder / "cat", tmp_path / "split" / "train" / "cat")
+    shutil.copytree(image_folder / "cat", tmp_path / "split" / "val" / "cat")
+    with pytest.raises(ValueError, match="has one class"):
+        read_image_folder(str(tmp_path / "split"))
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

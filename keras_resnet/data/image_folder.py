@@ -55,6 +55,12 @@ def _list(root: str, class_names: list[str]) -> dict[str, list[str]]:
     return files
 
 
+def _two_or_more(root: str, classes: tuple[str, ...]) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"image folder {root!r} has one class ({classes[0]!r}); a classifier "
+                         "needs two or more class subfolders.")
+
+
 def _split(root: str, files: dict[str, list[str]], classes: tuple[str, ...]) -> FolderSplit:
     paths, labels = [], []
     for label, name in enumerate(classes):
@@ -77,6 +83,7 @@ def read_image_folder(root: str, val_fraction: float = 0.1) -> dict[str, FolderS
         classes = tuple(_class_dirs(os.path.join(root, "train")))
         if not classes:
             raise ValueError(f"{os.path.join(root, 'train')!r} has no class subfolders.")
+        _two_or_more(os.path.join(root, "train"), classes)
         splits = {}
         for split in top:
             split_root = os.path.join(root, split)
@@ -90,6 +97,7 @@ def read_image_folder(root: str, val_fraction: float = 0.1) -> dict[str, FolderS
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}.")
     classes = tuple(top)
+    _two_or_more(root, classes)
     files = _list(root, list(classes))
     n_val = {c: max(1, round(len(f) * val_fraction)) for c, f in files.items()}
     short = [c for c, f in files.items() if len(f) <= n_val[c]]
