@@ -88,6 +88,21 @@ def test_lr_schedules_quick(tmp_path):
 
 
 @pytest.mark.tf_backend
+def test_finetune_budget_quick(tmp_path):
+    """The five-class split, the pretraining run, and a pretrained and a scratch run per budget,
+    each from the same held-out images; the table and figure come out."""
+    out = experiment("finetune_budget", "--quick", f"--out={tmp_path / 'runs'}",
+                     f"--figures={tmp_path / 'figures'}")
+    assert_png(tmp_path / "figures" / "finetune_budget.png")
+    text = (tmp_path / "figures" / "finetune_budget.md").read_text()
+    assert "| 10 | 10 |" in text and "first five classes" in text
+    task = tmp_path / "runs" / "data" / "task_10"
+    assert sorted(os.listdir(task / "train")) == ["dog", "frog", "horse", "ship", "truck"]
+    assert all(len(os.listdir(task / "train" / c)) == 10 for c in os.listdir(task / "train"))
+    log = (tmp_path / "runs" / "finetune_10.log").read_text()
+    assert "the head starts fresh" in log and "wrote" in out
+
+
 def test_gradient_flow_and_arch_table_quick(tmp_path):
     experiment("gradient_flow", "--quick", f"--figures={tmp_path}")
     assert_png(tmp_path / "gradient_flow.png")

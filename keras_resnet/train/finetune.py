@@ -154,10 +154,10 @@ def load(model: keras.Model, pretrained: Pretrained) -> str:
                              "they saved from another architecture?")
         layer.set_weights(source)
     if fresh_head:
-        had = f"{pretrained.classes}-class" if pretrained.classes else "no"
+        had = f"a {pretrained.classes}-class head" if pretrained.classes else "no head"
         return (f"started from {pretrained.description}: the backbone loaded; the weights have "
-                f"a {had} head and the run {model.get_layer(HEAD).units} classes, so the head "
-                "starts fresh")
+                f"{had} and the run {model.get_layer(HEAD).units} classes, so the head starts "
+                "fresh")
     return f"started from {pretrained.description}: every layer loaded, the head included"
 
 
