@@ -59,6 +59,46 @@ def test_jpeg_pixels_are_pillows(tmp_path):
     np.testing.assert_array_equal(decoded, pillow)
 
 
+def test_photos_in_every_format_and_mode_decode_alike_on_both_paths(tmp_path):
+    """JPEG (RGB, grey, CMYK), PNG (RGBA, 16-bit grey, palette), BMP, GIF and WebP in a class
+    folder: listed, and decoded by tf.data and by the numpy loader to the same 8-bit RGB (JPEG
+    within its decoders' rounding). 16-bit grey scales to 0..255 on both (Pillow's own
+    convert("RGB") would clip it)."""
+    from PIL import Image
+
+    from keras_resnet.data.numpy_loader import decode_split
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    grey16 = (rng.integers(0, 256, (16, 16)) * 257).astype(np.uint16)
+    images = {
+        "jpeg_rgb.jpg": (Image.fromarray(rgb), "JPEG"),
+        "jpeg_grey.jpeg": (Image.fromarray(rgb[..., 0]), "JPEG"),
+        "jpeg_cmyk.jpg": (Image.fromarray(rgb).convert("CMYK"), "JPEG"),
+        "png_rgba.png": (Image.fromarray(np.dstack([rgb, rgb[..., :1]])), "PNG"),
+        "png_grey16.png": (Image.fromarray(grey16), "PNG"),
+        "png_palette.png": (Image.fromarray(rgb).convert("P"), "PNG"),
+        "bmp.bmp": (Image.fromarray(rgb), "BMP"),
+        "gif.gif": (Image.fromarray(rgb).convert("P"), "GIF"),
+        "webp.webp": (Image.fromarray(rgb), "WEBP"),
+    }
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for name, (image, kind) in images.items():
+            image.save(tmp_path / folder / name, kind)
+    splits = read_image_folder(str(tmp_path), val_fraction=0.1)
+    assert len(splits["train"]) + len(splits["val"]) == 2 * len(images)
+    for split in splits.values():
+        decoded = np.stack([image.numpy() for image, _ in folder_source(split)])
+        pillow, _ = decode_split(split, 16)
+        for path, ours, theirs in zip(split.paths, decoded, pillow, strict=True):
+            tolerance = 4 if path.endswith(("jpg", "jpeg")) else 0
+            assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= tolerance, path
+            if path.endswith("png_grey16.png"):
+                np.testing.assert_array_equal(theirs[..., 0],
+                                              np.round(grey16 / 257).astype(np.uint8))
+
+
 def test_eval_batches_are_the_normalized_images(split):
     x, y = first_batch(evaluation_batches(folder_source(split["val"]), config()))
     raw = np.asarray(__import__("PIL.Image").Image.open(split["val"].paths[0]), np.float32)

@@ -146,6 +146,19 @@ def test_predict_matches_the_keras_model(exported, model_file):
     np.testing.assert_allclose(tflite, model.predict(inputs, verbose=0), atol=1e-4)
 
 
+def test_predict_reads_16_bit_photos_as_the_trainer_does(tmp_path, rng):
+    """predict.py scales 16-bit grey to 0..255 as TensorFlow's decoder does (Pillow's own
+    convert("RGB") clips it at 255)."""
+    from PIL import Image
+
+    from keras_resnet.export.predict import load_image
+
+    grey16 = (rng.integers(0, 256, (8, 8)) * 257).astype(np.uint16)
+    Image.fromarray(grey16).save(tmp_path / "g.png")
+    pixels = load_image(str(tmp_path / "g.png"), (8, 8))
+    np.testing.assert_array_equal(pixels[..., 1], np.round(grey16 / 257))
+
+
 def test_random_networks_get_batchnorm_statistics_from_images(rng):
     from keras_resnet.export.pipeline import set_batchnorm_statistics
 

@@ -19,10 +19,21 @@ from PIL import Image
 from keras_resnet.data.image_folder import FolderSplit
 
 
+def rgb8(image: Image.Image) -> Image.Image:
+    """`image` as 8-bit RGB, as TensorFlow's decoder gives it: 16-bit and 32-bit grey scaled
+    to 0..255 (Pillow's own convert("RGB") clips them at 255), alpha dropped, palette, CMYK
+    and grey expanded."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        image = Image.fromarray(np.round(values * (255.0 / peak)).clip(0, 255).astype(np.uint8))
+    return image.convert("RGB")
+
+
 def _decode(path: str, size: int) -> np.ndarray:
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
+            image = rgb8(image)
             if image.size != (size, size):
                 image = image.resize((size, size), Image.BILINEAR)
             return np.asarray(image, np.uint8)

@@ -93,6 +93,9 @@ def load_image(path: str, size: tuple[int, int], crop_fraction: float = 1.0) -> 
     """RGB pixels 0..255 (float32) of `path`: the shorter side resized to size / crop_fraction,
     then the center size crop (crop_fraction 1.0: CIFAR-style plain resize)."""
     with Image.open(path) as image:
+        if image.mode in ("I;16", "I;16B", "I;16L"):  # 16-bit grey: scaled, as TF decodes it
+            image = Image.fromarray(np.round(np.asarray(image, np.float64) / 257.0)
+                                    .astype(np.uint8))
         image = image.convert("RGB")
         height, width = size
         scale = max(height, width) / crop_fraction / min(image.size)
