@@ -227,9 +227,13 @@ def torch_state_dict_of(model) -> dict[str, np.ndarray]:
     return state
 
 
-def write_torch_zip(path, state: dict[str, np.ndarray], payload=None) -> None:
+def write_torch_zip(path, state: dict[str, np.ndarray], payload=None, views=None,
+                    numels=None, byteorder: str = "little") -> None:
     """torch.save's zip layout, written without torch: fake ``torch`` modules only give the
-    pickler the global names a real checkpoint holds. `payload` replaces the state dict."""
+    pickler the global names a real checkpoint holds. `payload` replaces the state dict;
+    `views` ({name: (offset, size, stride)}) and `numels` ({name: n}) replace what the pickle
+    says of a tensor, as a damaged or crafted file would; `byteorder` is the storages'."""
+    views, numels = views or {}, numels or {}
     fake_torch, fake_utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
 
     def _rebuild_tensor_v2(*args):
@@ -248,14 +252,15 @@ def write_torch_zip(path, state: dict[str, np.ndarray], payload=None) -> None:
             self.key, self.kind, self.numel = key, kind, numel
 
     class Tensor:
-        def __init__(self, key, array):
-            self.array = np.ascontiguousarray(array)
+        def __init__(self, key, name, array):
+            self.array, self.name = np.ascontiguousarray(array), name
             kind = "LongStorage" if array.dtype == np.int64 else "FloatStorage"
-            self.storage = Storage(key, kind, self.array.size)
+            self.storage = Storage(key, kind, numels.get(name, self.array.size))
 
         def __reduce__(self):
             stride = tuple(s // self.array.itemsize for s in self.array.strides)
-            return (_rebuild_tensor_v2, (self.storage, 0, self.array.shape, stride, False,
+            offset, size, stride = views.get(self.name, (0, self.array.shape, stride))
+            return (_rebuild_tensor_v2, (self.storage, offset, size, stride, False,
                                          collections.OrderedDict()))
 
     class Pickler(pickle.Pickler):
@@ -264,7 +269,7 @@ def write_torch_zip(path, state: dict[str, np.ndarray], payload=None) -> None:
                 return ("storage", storage_types[obj.kind], obj.key, "cpu", obj.numel)
             return None
 
-    tensors = {k: Tensor(str(i), v) for i, (k, v) in enumerate(state.items())}
+    tensors = {k: Tensor(str(i), k, v) for i, (k, v) in enumerate(state.items())}
     saved = {m: sys.modules.get(m) for m in ("torch", "torch._utils")}
     sys.modules.update({"torch": fake_torch, "torch._utils": fake_utils})
     try:
@@ -281,10 +286,12 @@ def write_torch_zip(path, state: dict[str, np.ndarray], payload=None) -> None:
                 sys.modules[name] = module
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("archive/data.pkl", buffer.getvalue())
-        archive.writestr("archive/byteorder", "little")
+        archive.writestr("archive/byteorder", byteorder)
         archive.writestr("archive/version", "3\n")
         for tensor in tensors.values():
-            archive.writestr(f"archive/data/{tensor.storage.key}", tensor.array.tobytes())
+            order = "<" if byteorder == "little" else ">"
+            data = tensor.array.astype(tensor.array.dtype.newbyteorder(order)).tobytes()
+            archive.writestr(f"archive/data/{tensor.storage.key}", data)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
@@ -323,6 +330,36 @@ def test_a_malicious_checkpoint_is_refused_without_running_it(tmp_path):
     with pytest.raises(pickle.UnpicklingError, match="refusing to load global"):
         read_state_dict(str(path))
     assert not marker.exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
+                    reason="the fake torch modules would shadow the real torch")
+@pytest.mark.parametrize("views,numels,message", [
+    ({"w": (0, (64, 64), (64, 1))}, {}, r"size \(64, 64\), stride \(64, 1\) at offset 0 "
+                                        r"reaches element 4095 of a storage of 4"),
+    ({"w": (3, (2,), (1,))}, {}, "reaches element 4 of a storage of 4"),
+    ({"w": (0, (2, 2), (2,))}, {}, "2 dimensions but 1 strides"),
+    ({"w": (0, (2, 2), (-1, 1))}, {}, "stride must be non-negative integers"),
+    ({}, {"w": 64}, "holds 16 bytes, not the 64 elements"),
+])
+def test_a_tensor_outside_its_storage_is_refused(tmp_path, views, numels, message):
+    """A view past its storage would read memory beyond the file's bytes (as_strided checks
+    nothing): the reader refuses it, and a storage whose size is not what data.pkl says."""
+    path = tmp_path / "bad.pth"
+    write_torch_zip(path, {"w": np.arange(4, dtype=np.float32)}, views=views, numels=numels)
+    with pytest.raises(ValueError, match=message):
+        read_state_dict(str(path))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
+                    reason="the fake torch modules would shadow the real torch")
+def test_views_inside_the_storage_and_big_endian_files_read_right(tmp_path):
+    values = np.arange(12, dtype=np.float32)
+    path = tmp_path / "ok.pth"
+    write_torch_zip(path, {"w": values}, views={"w": (2, (2, 3), (1, 2))}, byteorder="big")
+    read = read_state_dict(str(path))["w"]
+    np.testing.assert_array_equal(read, values[2:][np.arange(2)[:, None] + 2 * np.arange(3)])
+    assert read.dtype == np.float32 and read.dtype.isnative
 
 
 @pytest.mark.parametrize("name,options", [("resnet18", {}), ("resnet34", {}),

@@ -5,7 +5,10 @@ A ``.pth`` file is a zip archive holding ``data.pkl`` and one raw file per tenso
 Unpickling it normally may run any code the file names; `read_state_dict` uses an unpickler
 that admits only the globals a state dict of tensors needs (an OrderedDict, torch's tensor
 rebuild functions and storage types) and refuses everything else, so a malicious file fails
-with `pickle.UnpicklingError` instead of executing.
+with `pickle.UnpicklingError` instead of executing. Every tensor is checked against its
+storage before it is read: a storage whose byte count is not its element count, or a view
+(offset, size, stride) that reaches past its storage, fails with `ValueError`, never a read of
+memory outside the file's bytes.
 """
 
 from __future__ import annotations
@@ -32,12 +35,35 @@ class _Storage:
         self.name = name
 
 
+def _counts(value, what: str) -> tuple[int, ...]:
+    """`value` as a tuple of non-negative ints; ValueError otherwise."""
+    if not isinstance(value, (tuple, list)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        raise ValueError(f"a tensor's {what} must be non-negative integers, not {value!r}")
+    return tuple(value)
+
+
 def _rebuild_tensor(storage, offset, size, stride, *unused):
+    """The tensor viewing `storage` at `offset` with `size` and `stride` (elements), copied;
+    ValueError unless the whole view lies inside the storage."""
+    if not isinstance(storage, np.ndarray):
+        raise ValueError(f"a tensor's storage must be a stored array, not {type(storage)}")
+    (offset,), size, stride = _counts((offset,), "offset"), _counts(size, "size"), _counts(
+        stride, "stride")
+    if len(size) != len(stride):
+        raise ValueError(f"a tensor has {len(size)} dimensions but {len(stride)} strides")
+    if 0 in size:
+        return np.zeros(size, storage.dtype)
+    last = offset + sum((n - 1) * step for n, step in zip(size, stride, strict=True))
+    if last >= len(storage):
+        raise ValueError(f"a tensor of size {size}, stride {stride} at offset {offset} reaches "
+                         f"element {last} of a storage of {len(storage)}: the file is damaged "
+                         "or crafted")
     if not size:
-        return storage[offset:offset + 1].reshape(())
-    byte_strides = tuple(s * storage.itemsize for s in stride)
-    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
-                                           strides=byte_strides)
+        return storage[offset:offset + 1].reshape(()).copy()
+    byte_strides = tuple(step * storage.itemsize for step in stride)
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=byte_strides,
+                                           writeable=False)
     return np.array(view)  # a copy: contiguous, independent of the archive buffer
 
 
@@ -54,9 +80,10 @@ class RestrictedUnpickler(pickle.Unpickler):
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     }
 
-    def __init__(self, file, storages: dict[str, bytes]):
+    def __init__(self, file, storages: dict[str, bytes], byteorder: str = "little"):
         super().__init__(file)
         self._storages = storages
+        self._order = "<" if byteorder == "little" else ">"
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:
@@ -71,15 +98,24 @@ class RestrictedUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
                 and isinstance(pid[1], _Storage)):
             raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        _, storage, key, _location, _numel = pid
+        _, storage, key, _location, numel = pid
         dtype = STORAGE_DTYPES[storage.name]
         if dtype is None:
             raise pickle.UnpicklingError(f"{storage.name} tensors are not supported")
-        return np.frombuffer(self._storages[str(key)], dtype=dtype)
+        data = self._storages.get(str(key))
+        if data is None:
+            raise ValueError(f"storage {key!r} is named in data.pkl but not in the archive")
+        dtype = np.dtype(dtype).newbyteorder(self._order)
+        if not isinstance(numel, int) or len(data) != numel * dtype.itemsize:
+            raise ValueError(f"storage {key!r} holds {len(data)} bytes, not the {numel!r} "
+                             f"elements of {dtype.itemsize} bytes data.pkl says")
+        return np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("="))
 
 
 def read_state_dict(path: str) -> dict[str, np.ndarray]:
-    """The tensors of the torch zip checkpoint `path`, as numpy arrays, by name."""
+    """The tensors of the torch zip checkpoint `path`, as numpy arrays, by name. A file that
+    is not such a checkpoint, or whose tensors do not fit their storages, raises ValueError;
+    one that names any other global raises `pickle.UnpicklingError`."""
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path!r} is not a torch zip checkpoint (torch.save's format since "
                          "PyTorch 1.6); legacy checkpoints are not supported.")
@@ -91,8 +127,12 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
         prefix = pickles[0][: -len("data.pkl")]
         storages = {n[len(prefix) + len("data/"):]: archive.read(n) for n in names
                     if n.startswith(prefix + "data/")}
+        order_file = prefix + "byteorder"
+        byteorder = archive.read(order_file).decode().strip() if order_file in names else "little"
+        if byteorder not in ("little", "big"):
+            raise ValueError(f"{path!r}: unknown byte order {byteorder!r} in {order_file}")
         with archive.open(pickles[0]) as f:
-            state = RestrictedUnpickler(f, storages).load()
+            state = RestrictedUnpickler(f, storages, byteorder).load()
     if not isinstance(state, dict):
         raise ValueError(f"{path!r} holds a {type(state).__name__}, not a state dict.")
     return {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
