@@ -121,6 +121,21 @@ def test_predict_classifies_without_tensorflow(exported):
         assert len(found) == 2 and set(found) <= labels
 
 
+def test_predict_takes_the_class_names_from_the_models_metadata(exported, tmp_path):
+    import shutil
+
+    for name in ("model_float16.tflite", "preprocessing.json"):
+        shutil.copy(exported / name, tmp_path / name)  # no labels.txt beside the model
+    image = os.path.join(SAMPLE, "ship", sorted(os.listdir(os.path.join(SAMPLE, "ship")))[0])
+    result = run_without_tensorflow(
+        PREDICT, ["--model", str(tmp_path / "model_float16.tflite"), "--top", "3", image],
+        timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = [part.split()[0] for part in result.stdout.splitlines()[0].split(": ", 1)[1]
+             .split(", ")]
+    assert len(found) == 3 and set(found) <= set(os.listdir(SAMPLE))
+
+
 def test_latency_benchmark_runs_on_an_export_folder(exported):
     bench = os.path.join(ROOT, "bench", "tflite_latency.py")
     result = subprocess.run([sys.executable, bench, str(exported), "--runs", "2", "--rounds", "1"],
@@ -140,10 +155,61 @@ def test_predict_matches_the_keras_model(exported, model_file):
     folder = os.path.join(SAMPLE, "dog")
     pixels = np.stack([load_image(os.path.join(folder, f), (32, 32))
                        for f in sorted(os.listdir(folder))[:8]])
-    inputs = preprocess(pixels, prep)
+    assert prep["included"]  # the default: the file takes raw pixels
     model = keras.models.load_model(model_file)
-    tflite = LiteRTClassifier(str(exported / "model_float32.tflite")).logits(inputs)
-    np.testing.assert_allclose(tflite, model.predict(inputs, verbose=0), atol=1e-4)
+    normalized = (pixels - np.asarray(prep["mean"])) / np.asarray(prep["std"])
+    tflite = LiteRTClassifier(str(exported / "model_float32.tflite")).logits(
+        preprocess(pixels, prep))
+    np.testing.assert_allclose(tflite, model.predict(normalized.astype("float32"), verbose=0),
+                               atol=1e-4)
+
+
+def mediapipe_top1(path, pixels: np.ndarray, labels: list[str]) -> list[str]:
+    """MediaPipe Tasks' ImageClassifier (the C++ task of Android and iOS apps) on `path` with
+    no options but the file: each image's top class name, after checking that it names all
+    the classes."""
+    mp = pytest.importorskip("mediapipe", reason="mediapipe is not installed ([dev] has it)")
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    options = vision.ImageClassifierOptions(
+        base_options=BaseOptions(model_asset_path=str(path)), max_results=len(labels))
+    tops = []
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        for image in pixels.astype(np.uint8):
+            result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                                  data=np.ascontiguousarray(image)))
+            categories = result.classifications[0].categories
+            assert {c.category_name for c in categories} == set(labels)
+            tops.append(categories[0].category_name)
+    return tops
+
+
+def sample_pixels() -> np.ndarray:
+    """The first image of each sample class, 32x32 RGB 0..255."""
+    from keras_resnet.export.predict import load_image
+
+    paths = [os.path.join(SAMPLE, c, sorted(os.listdir(os.path.join(SAMPLE, c)))[0])
+             for c in sorted(os.listdir(SAMPLE))]
+    return np.stack([load_image(p, (32, 32)) for p in paths])
+
+
+def test_mediapipe_takes_the_float_variants_as_they_are(exported):
+    """The metadata gives MediaPipe the normalization and the class names: each float file
+    loads with no code, and its top-1 is predict.py's on the same pixels. The int8-in files
+    (the default --int8_io, for NPU delegates) are refused by MediaPipe, which takes uint8 or
+    float32 input only: test_preprocessing_inside_and_uint8_io covers uint8."""
+    from keras_resnet.export.predict import LiteRTClassifier, preprocess
+
+    labels = (exported / "labels.txt").read_text().split()
+    prep = json.load(open(exported / "preprocessing.json"))
+    pixels = sample_pixels()
+    for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite"):
+        tops = mediapipe_top1(exported / name, pixels, labels)
+        ours = LiteRTClassifier(str(exported / name)).logits(preprocess(pixels, prep))
+        assert tops == [labels[i] for i in ours.argmax(1)], name
+    with pytest.raises(ValueError, match="Requested one of these types: uint8/float32, got "
+                                         "INT8"):
+        mediapipe_top1(exported / "model_int8.tflite", pixels, labels)
 
 
 def test_predict_reads_16_bit_photos_as_the_trainer_does(tmp_path, rng):
@@ -187,6 +253,17 @@ def test_preprocessing_inside_and_uint8_io(model_file, tmp_path):
     classifier = LiteRTClassifier(str(out / "model_int8.tflite"))
     scale, zero_point = classifier.input["quantization"]
     assert abs(scale - 1.0) < 0.05 and abs(zero_point) <= 2  # raw pixels go in unchanged
+    # MediaPipe takes the uint8 file as it is; its top-1 is predict.py's on most images
+    # (it quantizes the input itself).
+    from keras_resnet.export.predict import preprocess
+
+    labels = (out / "labels.txt").read_text().split()
+    pixels = sample_pixels()
+    tops = mediapipe_top1(out / "model_int8.tflite", pixels, labels)
+    prep = json.load(open(out / "preprocessing.json"))
+    ours = classifier.logits(preprocess(pixels, prep)).argmax(1)
+    agreement = np.mean([t == labels[i] for t, i in zip(tops, ours, strict=True)])
+    assert agreement >= 0.8, (tops, [labels[i] for i in ours])
 
 
 @pytest.mark.parametrize("args,message", [

@@ -54,8 +54,10 @@ class ExportConfig:
         "int8", help="Input/output type of the integer variants (uint8 suits raw pixels with "
         "--include_preprocessing).", choices=tuple(sorted(IO_TYPES)))
     include_preprocessing: bool = field(
-        False, help="Bake the normalization into the model: the app feeds raw RGB values "
-        "0..255.")
+        True, help="Bake the normalization into the model, so that an app feeds raw RGB values "
+        "0..255 (what mobile runtimes need: MediaPipe normalizes with one mean and std for "
+        "all channels, and these statistics are per channel). --noinclude_preprocessing "
+        "leaves it to the app (written in the file's metadata and preprocessing.json).")
     eval_samples: int = field(0, help="Evaluate on N val images, a seeded sample (0: all).",
                               lower_bound=0)
     latency_runs: int = field(50, help="Timed invocations per latency figure.", lower_bound=1)

@@ -17,7 +17,7 @@ from keras_resnet.common.atomic_io import atomic_path, write_text
 from keras_resnet.common.flagfile import read_flagfile
 from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
-from keras_resnet.export import converter, serving
+from keras_resnet.export import converter, metadata, serving
 from keras_resnet.export.config import ExportConfig
 from keras_resnet.export.reference import float64_logits
 from keras_resnet.export.verify import FLOAT_VARIANTS, verify
@@ -239,6 +239,18 @@ def run(source: Source, config: ExportConfig) -> dict:
             np.abs(keras_logits - reference_logits).max())
     if labels is not None:
         report["eval"]["keras_top1"] = float((keras_logits.argmax(1) == labels).mean())
+    # What mobile runtimes read from each file: the input's normalization (none left to do
+    # when it is inside the model), the class names, a description.
+    identity = (np.zeros(3), np.ones(3))
+    model_metadata = metadata.metadata_buffer(
+        name=model.name, version=keras_resnet.__version__, input_size=(height, width),
+        description=f"{model.name} image classifier exported by keras-resnet from "
+                    f"{source.description}",
+        mean=(identity if config.include_preprocessing else (mean, std))[0],
+        std=(identity if config.include_preprocessing else (mean, std))[1],
+        class_count=len(class_names))
+    report["metadata"] = {"bytes": len(model_metadata), "labels": len(class_names),
+                          "normalization_in_metadata": not config.include_preprocessing}
     for variant in config.quantize:
         print(f"converting {variant} ...")
         if variant == "qat":
@@ -248,6 +260,7 @@ def run(source: Source, config: ExportConfig) -> dict:
         else:
             flatbuffer = converter.convert(saved_model, variant, representative,
                                            config.int8_io)
+        flatbuffer = metadata.populate(flatbuffer, model_metadata, list(class_names))
         name = f"model_{variant}.tflite"
         with atomic_path(os.path.join(output_dir, name), suffix=".tflite") as tmp:
             with open(tmp, "wb") as f:

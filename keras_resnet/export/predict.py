@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+import zipfile
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -107,6 +108,17 @@ def load_image(path: str, size: tuple[int, int], crop_fraction: float = 1.0) -> 
         return np.asarray(image.crop((left, top, left + width, top + height)), np.float32)
 
 
+def packed_labels(model_path: str) -> list[str] | None:
+    """The class names packed into the model with its metadata (the standard TFLite metadata
+    keeps associated files as a zip after the flatbuffer), or None."""
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            text = archive.read("labels.txt").decode()
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return None
+    return [line.strip() for line in text.splitlines() if line.strip()] or None
+
+
 def preprocess(pixels: np.ndarray, preprocessing: dict) -> np.ndarray:
     """The model's float input for raw `pixels`: normalized unless the model does it."""
     if preprocessing.get("included", False):
@@ -125,21 +137,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("images", nargs="+", help="image files to classify")
     parser.add_argument("--model", required=True, help="the .tflite file")
-    parser.add_argument("--labels", help="labels.txt (default: beside the model)")
+    parser.add_argument("--labels", help="labels.txt (default: the one packed in the model's "
+                        "metadata, else the one beside the model)")
     parser.add_argument("--preprocessing",
                         help="preprocessing.json (default: beside the model)")
     parser.add_argument("--top", type=int, default=3, help="how many classes to print")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads")
     args = parser.parse_args(argv)
     folder = os.path.dirname(os.path.abspath(args.model))
+    labels = None if args.labels or not os.path.isfile(args.model) else packed_labels(args.model)
     labels_path = args.labels or os.path.join(folder, "labels.txt")
     prep_path = args.preprocessing or os.path.join(folder, "preprocessing.json")
-    for path, what in ((args.model, "model"), (labels_path, "labels"),
-                       (prep_path, "preprocessing")):
+    needed = [(args.model, "model"), (prep_path, "preprocessing")]
+    for path, what in needed + ([] if labels else [(labels_path, "labels")]):
         if not os.path.isfile(path):
             parser.error(f"{what} file {path!r} not found")
-    with open(labels_path) as f:
-        labels = [line.strip() for line in f if line.strip()]
+    if labels is None:
+        with open(labels_path) as f:
+            labels = [line.strip() for line in f if line.strip()]
     with open(prep_path) as f:
         preprocessing = json.load(f)
     classifier = LiteRTClassifier(args.model, num_threads=args.threads)
