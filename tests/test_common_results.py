@@ -1,6 +1,7 @@
 """keras_resnet/common/results.py: a command's report is printed and written as one text, with
 the command and machine that made it on its first line."""
 
+import os
 import sys
 
 import pytest
@@ -22,6 +23,15 @@ def test_the_file_holds_what_was_printed_after_its_provenance(tmp_path, capsys, 
     assert lines[0].startswith("# python bench/x.py --rounds=2  (") and machine() in lines[0]
     assert lines[1:] == ["| a | b |", "ratio 1.000x"]
     assert printed.startswith("| a | b |\nratio 1.000x\n") and f"wrote {out}" in printed
+
+
+def test_cpu_features_are_read_from_this_machine():
+    from keras_resnet.common.results import CPU_FEATURES, cpu_features
+
+    found = cpu_features()
+    assert set(found) <= set(CPU_FEATURES)
+    if os.path.isfile("/proc/cpuinfo") and "avx2" in open("/proc/cpuinfo").read():
+        assert "avx2" in found
 
 
 def test_no_path_writes_nothing(tmp_path):

@@ -212,6 +212,24 @@ def test_mediapipe_takes_the_float_variants_as_they_are(exported):
         mediapipe_top1(exported / "model_int8.tflite", pixels, labels)
 
 
+def test_a_variant_slower_than_float32_is_flagged(exported):
+    from keras_resnet.export.pipeline import slower_than_float32
+    from keras_resnet.export.report import markdown
+
+    def timing(ms):
+        return {"median_ms": ms, "p90_ms": ms}
+
+    variants = {"float32": {"latency": {"1_thread": timing(1.0), "2_threads": timing(0.6)}},
+                "int8": {"latency": {"1_thread": timing(1.3), "2_threads": timing(0.5)}},
+                "float16": {"latency": {"1_thread": timing(0.9)}}}
+    assert slower_than_float32(variants) == {"int8": ["1_thread"]}
+    report = json.load(open(exported / "report.json"))
+    assert "features:" in report["machine"] and "slower_than_float32" in report
+    report["slower_than_float32"] = {"int8": ["1_thread"]}
+    assert "**Warning: int8 is slower than float32 on this machine** (1_thread)" in markdown(
+        report)
+
+
 def test_predict_reads_16_bit_photos_as_the_trainer_does(tmp_path, rng):
     """predict.py scales 16-bit grey to 0..255 as TensorFlow's decoder does (Pillow's own
     convert("RGB") clips it at 255)."""

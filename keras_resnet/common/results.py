@@ -29,6 +29,22 @@ def machine() -> str:
     return f"{name}, {os.cpu_count()} CPUs"
 
 
+#: CPU features that decide which kernels LiteRT and TensorFlow use for int8 and float.
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8",
+                "amx_bf16", "neon", "asimd", "asimddp")
+
+
+def cpu_features() -> list[str]:
+    """Those of `CPU_FEATURES` this CPU has (from /proc/cpuinfo; [] where it is not there)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = {word for line in f if line.startswith(("flags", "Features"))
+                     for word in line.split(":", 1)[1].split()}
+    except OSError:
+        return []
+    return [name for name in CPU_FEATURES if name in flags]
+
+
 def provenance() -> str:
     """The command that is running, on which machine and day: the first line of a report."""
     command = shlex.join(["python", *sys.argv])

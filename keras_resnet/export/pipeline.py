@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import tempfile
 
 import keras
@@ -15,6 +14,7 @@ import numpy as np
 import keras_resnet
 from keras_resnet.common.atomic_io import atomic_path, write_text
 from keras_resnet.common.flagfile import read_flagfile
+from keras_resnet.common.results import cpu_features, machine
 from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
 from keras_resnet.export import converter, metadata, serving
@@ -230,7 +230,7 @@ def run(source: Source, config: ExportConfig) -> dict:
                                  f"{len(images)} random images (no dataset: agreement and "
                                  "logit error only)")},
         "variants": {}, "files": ["saved_model"],
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s)",
+        "machine": f"{machine()}; features: {', '.join(cpu_features()) or 'unknown'}",
         "litert_version": _litert_version(), "latency_runs": config.latency_runs,
     }
     report["eval"]["images"] = len(images)
@@ -274,6 +274,11 @@ def run(source: Source, config: ExportConfig) -> dict:
         if "top1" in entry:
             summary += f", top-1 {entry['top1']:.4f}, agreement {entry['agreement']:.4f}"
         print(summary)
+    slower = slower_than_float32(report["variants"])
+    report["slower_than_float32"] = slower
+    for variant, threads in slower.items():
+        print(f"warning: {variant} is slower than float32 on this CPU ({', '.join(threads)}); "
+              f"do not ship it for this machine without measuring it on the device")
     write_text(os.path.join(output_dir, "labels.txt"), "\n".join(class_names) + "\n")
     write_text(os.path.join(output_dir, "preprocessing.json"),
                json.dumps(report["preprocessing"], indent=2) + "\n")
@@ -304,6 +309,20 @@ def _qat_flatbuffer(model, train, representative, mean, std, crop_fraction, conf
         return converter.convert(folder, "qat", representative, config.int8_io), facts
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def slower_than_float32(variants: dict) -> dict[str, list[str]]:
+    """{variant: thread settings where its median latency is above float32's}: a quantized
+    file is meant to be faster, and on some CPUs it is not."""
+    base = variants.get("float32", {}).get("latency", {})
+    found = {}
+    for name, entry in variants.items():
+        worse = [t for t, timing in entry["latency"].items()
+                 if name != "float32" and t in base
+                 and timing["median_ms"] > base[t]["median_ms"]]
+        if worse:
+            found[name] = worse
+    return found
 
 
 def _litert_version() -> str:

@@ -50,6 +50,9 @@ def markdown(report: dict) -> str:
         lines += ["", f"QAT: tf_keras twin max |diff| vs Keras {q['twin_max_abs_diff']:.2e}; "
                   f"fine-tuned {q['epochs']} epoch(s) on {q['train_images']} images, "
                   f"lr {q['lr']}, {q['lr_schedule']}."]
+    for name, threads in report.get("slower_than_float32", {}).items():
+        lines += ["", f"**Warning: {name} is slower than float32 on this machine** "
+                  f"({', '.join(threads)}): measure it on the target device before shipping it."]
     lines += ["", f"Machine: {report['machine']}; LiteRT {report['litert_version']}, XNNPACK, "
               f"batch 1, {report['latency_runs']} timed runs per figure."]
     return "\n".join(lines) + "\n"
