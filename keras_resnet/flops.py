@@ -1,8 +1,8 @@
 """Multiply-adds and depth of a built model, counted layer by layer.
 
-The seed's formula: a convolution costs ``H_out * W_out * C_in * C_out * K_h * K_w`` multiply-adds
-(divided by its groups), a dense layer ``in * out``. BatchNorm, ReLU, pooling, additions and the
-parameter-free option-A shortcut are not counted, as in the paper.
+A convolution costs ``H_out * W_out * C_in * C_out * K_h * K_w`` multiply-adds (divided by its
+groups), a dense layer ``in * out``: the count He et al. use for their FLOPs. BatchNorm, ReLU,
+pooling, additions and the parameter-free option-A shortcut are not counted, as in the paper.
 
 At 224x224 this gives, in 10^9 (v1 = stride in the first 1x1, the paper's layout; v1.5 = stride in
 the 3x3), against the paper's Table 1:
