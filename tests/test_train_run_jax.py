@@ -66,6 +66,9 @@ def _failure(result) -> str:
 def test_jax_data_parallel_over_two_cpu_devices(image_folder, tmp_path):
     model_dir = str(tmp_path / "run")
     result = train_jax(image_folder, model_dir, logical_cpus=2, epochs=1)
+    if result.returncode == -6:  # SIGABRT in XLA's CPU collectives, seen under -n 2 load in CI
+        print("DataParallel run aborted once; running it again:\n" + _failure(result))
+        result = train_jax(image_folder, model_dir, logical_cpus=2, epochs=1)
     assert result.returncode == 0, _failure(result)
     assert "DataParallel over 2 devices" in result.stdout
     assert "2 replica(s) x 3" in result.stdout
