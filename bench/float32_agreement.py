@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
     from keras_resnet.export import converter, serving
     from keras_resnet.export.pipeline import Source, set_batchnorm_statistics
     from keras_resnet.export.predict import softmax
-    from keras_resnet.export.reference import float64_logits
+    from keras_resnet.export.reference import float64_outputs
 
     statistics_pixels, pixels = _pixels(_IMAGES_FROM.value, _IMAGES.value, _IMAGE_SIZE.value,
                                         _SEED.value)  # first: bad flags fail before the build
@@ -145,7 +145,7 @@ def main(argv: list[str]) -> int:
         model_path, images_path = os.path.join(tmp, "m.keras"), os.path.join(tmp, "x.npy")
         model.save(model_path)
         np.save(images_path, images)
-        serving.write_saved_model(model, os.path.join(tmp, "saved_model"))
+        serving.write_saved_model(model, os.path.join(tmp, "saved_model"), "logits")
         tflite = os.path.join(tmp, "model_float32.tflite")
         with open(tflite, "wb") as f:
             f.write(converter.convert(os.path.join(tmp, "saved_model"), "float32"))
@@ -162,7 +162,7 @@ def main(argv: list[str]) -> int:
                                ("LiteRT builtin", "BUILTIN_WITHOUT_DEFAULT_DELEGATES"),
                                ("LiteRT reference", "BUILTIN_REF")):
             logits[name] = _litert_logits(tflite, images, resolver)
-    exact = float64_logits(model, images)
+    exact = float64_outputs(model, images)
     what = ("random images" if _IMAGES_FROM.value == "noise"
             else f"photographs of {_IMAGES_FROM.value[len('folder:'):]} resized to the input")
     report = Report()

@@ -21,7 +21,7 @@ def flatbuffer(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = keras_resnet.ResNet20(classes=3, classifier_activation=None)
     folder = tmp_path_factory.mktemp("saved")
-    serving.write_saved_model(model, str(folder / "saved_model"))
+    serving.write_saved_model(model, str(folder / "saved_model"), "logits")
     return converter.convert(str(folder / "saved_model"), "float32")
 
 
@@ -38,8 +38,8 @@ def test_the_metadata_goes_in_and_the_model_computes_the_same(flatbuffer, rng):
     with zipfile.ZipFile(io.BytesIO(populated)) as archive:
         assert archive.namelist() == ["labels.txt"]
     x = rng.normal(size=(4, 32, 32, 3)).astype("float32")
-    np.testing.assert_array_equal(LiteRTClassifier(populated).logits(x),
-                                  LiteRTClassifier(flatbuffer).logits(x))
+    np.testing.assert_array_equal(LiteRTClassifier(populated).scores(x),
+                                  LiteRTClassifier(flatbuffer).scores(x))
     again = metadata.populate(populated, meta, labels)  # replaces the entry, not adds one
     from ai_edge_litert import schema_py_generated as schema
 

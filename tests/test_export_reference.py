@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_resnet
-from keras_resnet.export.reference import float64_logits, float64_twin
+from keras_resnet.export.reference import float64_outputs, float64_twin
 
 
 def _model_with_preprocessing() -> keras.Model:
@@ -35,9 +35,9 @@ def test_twin_computes_in_float64_and_matches():
     images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     if keras.backend.backend() == "jax" and not _jax_x64():
         with pytest.raises(RuntimeError, match="JAX_ENABLE_X64"):
-            float64_logits(model, images)
+            float64_outputs(model, images)
         return
-    exact = float64_logits(model, images)
+    exact = float64_outputs(model, images)
     assert exact.dtype == np.float64
     ours = np.asarray(model.predict(images, verbose=0))
     scale = np.abs(exact).max()

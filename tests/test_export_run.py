@@ -85,10 +85,13 @@ def test_every_variant_is_written_and_verified(exported):
     for name, entry in variants.items():
         assert (exported / f"model_{name}.tflite").stat().st_size == entry["bytes"]
         assert 0.0 <= entry["top1"] <= 1.0 and entry["latency"]["1_thread"]["median_ms"] > 0
-    assert variants["float32"]["max_abs_logit_diff"] <= 1e-4
-    assert variants["float32"]["max_abs_logit_diff_float64"] <= 1e-4
-    assert 0 < report["eval"]["keras_float32_vs_float64_max_abs_logit_diff"] <= 1e-4
-    assert "max_abs_logit_diff_float64" not in variants["int8"]
+    assert report["preprocessing"]["scores"] == "probabilities"  # the default
+    assert variants["float32"]["max_abs_diff"] <= 1e-5  # probabilities: logits' diff, shrunk
+    assert variants["float32"]["max_abs_diff_float64"] <= 1e-5
+    assert 0 < report["eval"]["keras_float32_vs_float64_max_abs_diff"] <= 1e-5
+    assert "max_abs_diff_float64" not in variants["int8"]
+    for name, entry in variants.items():
+        assert "SOFTMAX" in entry["ops"], name
     assert variants["float32"]["agreement"] == 1.0
     base = variants["float32"]["bytes"]
     assert variants["float16"]["bytes"] <= 0.51 * base
@@ -158,16 +161,19 @@ def test_predict_matches_the_keras_model(exported, model_file):
     assert prep["included"]  # the default: the file takes raw pixels
     model = keras.models.load_model(model_file)
     normalized = (pixels - np.asarray(prep["mean"])) / np.asarray(prep["std"])
-    tflite = LiteRTClassifier(str(exported / "model_float32.tflite")).logits(
+    tflite = LiteRTClassifier(str(exported / "model_float32.tflite")).scores(
         preprocess(pixels, prep))
-    np.testing.assert_allclose(tflite, model.predict(normalized.astype("float32"), verbose=0),
-                               atol=1e-4)
+    logits = model.predict(normalized.astype("float32"), verbose=0)  # the model has no softmax
+    np.testing.assert_allclose(tflite, keras.ops.convert_to_numpy(keras.ops.softmax(logits)),
+                               atol=1e-5)
+    np.testing.assert_allclose(tflite.sum(axis=1), 1.0, atol=1e-5)
 
 
-def mediapipe_top1(path, pixels: np.ndarray, labels: list[str]) -> list[str]:
+def mediapipe_top1(path, pixels: np.ndarray, labels: list[str],
+                   probabilities: bool = False) -> list[str]:
     """MediaPipe Tasks' ImageClassifier (the C++ task of Android and iOS apps) on `path` with
     no options but the file: each image's top class name, after checking that it names all
-    the classes."""
+    the classes (and, with `probabilities`, that its scores are probabilities)."""
     mp = pytest.importorskip("mediapipe", reason="mediapipe is not installed ([dev] has it)")
     from mediapipe.tasks.python import BaseOptions, vision
 
@@ -180,6 +186,9 @@ def mediapipe_top1(path, pixels: np.ndarray, labels: list[str]) -> list[str]:
                                                   data=np.ascontiguousarray(image)))
             categories = result.classifications[0].categories
             assert {c.category_name for c in categories} == set(labels)
+            if probabilities:
+                scores = [c.score for c in categories]
+                assert min(scores) >= 0 and abs(sum(scores) - 1) < 1e-3, scores
             tops.append(categories[0].category_name)
     return tops
 
@@ -204,8 +213,8 @@ def test_mediapipe_takes_the_float_variants_as_they_are(exported):
     prep = json.load(open(exported / "preprocessing.json"))
     pixels = sample_pixels()
     for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite"):
-        tops = mediapipe_top1(exported / name, pixels, labels)
-        ours = LiteRTClassifier(str(exported / name)).logits(preprocess(pixels, prep))
+        tops = mediapipe_top1(exported / name, pixels, labels, probabilities=True)
+        ours = LiteRTClassifier(str(exported / name)).scores(preprocess(pixels, prep))
         assert tops == [labels[i] for i in ours.argmax(1)], name
     with pytest.raises(ValueError, match="Requested one of these types: uint8/float32, got "
                                          "INT8"):
@@ -257,15 +266,20 @@ def test_random_networks_get_batchnorm_statistics_from_images(rng):
     assert bn.momentum == 0.9 and not np.allclose(bn.moving_variance.numpy(), 1.0)
 
 
-def test_preprocessing_inside_and_uint8_io(model_file, tmp_path):
+def test_preprocessing_inside_uint8_io_and_logits(model_file, tmp_path):
+    """--scores=logits: no softmax, and the float32 file's logits within 1e-4 of Keras'."""
     out = tmp_path / "out"
     result = export(f"--model_file={model_file}", f"--output_dir={out}", *COMMON,
-                    "--quantize=float32,int8", "--include_preprocessing", "--int8_io=uint8")
+                    "--quantize=float32,int8", "--include_preprocessing", "--int8_io=uint8",
+                    "--scores=logits")
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.load(open(out / "report.json"))
     assert report["preprocessing"]["included"] is True
+    assert report["preprocessing"]["scores"] == "logits"
+    assert "SOFTMAX" not in report["variants"]["float32"]["ops"]
     assert report["variants"]["int8"]["input_dtype"] == "uint8"
-    assert report["variants"]["float32"]["max_abs_logit_diff"] <= 1e-4
+    assert report["variants"]["float32"]["max_abs_diff"] <= 1e-4
+    assert "max \\|Δ logits\\|" in (out / "report.md").read_text()
     from keras_resnet.export.predict import LiteRTClassifier
 
     classifier = LiteRTClassifier(str(out / "model_int8.tflite"))
@@ -279,7 +293,7 @@ def test_preprocessing_inside_and_uint8_io(model_file, tmp_path):
     pixels = sample_pixels()
     tops = mediapipe_top1(out / "model_int8.tflite", pixels, labels)
     prep = json.load(open(out / "preprocessing.json"))
-    ours = classifier.logits(preprocess(pixels, prep)).argmax(1)
+    ours = classifier.scores(preprocess(pixels, prep)).argmax(1)
     agreement = np.mean([t == labels[i] for t, i in zip(tops, ours, strict=True)])
     assert agreement >= 0.8, (tops, [labels[i] for i in ours])
 

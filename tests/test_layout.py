@@ -21,7 +21,6 @@ COVERED_BY = {
     "keras_resnet/data/augment_layers.py": ("test_data_numpy_loader.py",
                                             "the numpy path's device-side augmentation"),
     "keras_resnet/export/converter.py": ("test_export_run.py", "every variant end to end"),
-    "keras_resnet/export/serving.py": ("test_export_run.py", "the SavedModel of every export"),
     "keras_resnet/export/verify.py": ("test_export_run.py", "the report of every export"),
     "keras_resnet/export/report.py": ("test_export_run.py", "report.json and report.md"),
     "keras_resnet/export/pipeline.py": ("test_export_run.py", "the export steps end to end"),

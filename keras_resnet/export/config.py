@@ -8,6 +8,7 @@ import dataclasses
 
 from keras_resnet.common.config_flags import field
 from keras_resnet.export.converter import IO_TYPES, VARIANTS
+from keras_resnet.export.serving import SCORES
 from keras_resnet.preprocessing import INPUT_STATISTICS
 
 #: Give exactly one of these: where the model comes from.
@@ -58,6 +59,10 @@ class ExportConfig:
         "0..255 (what mobile runtimes need: MediaPipe normalizes with one mean and std for "
         "all channels, and these statistics are per channel). --noinclude_preprocessing "
         "leaves it to the app (written in the file's metadata and preprocessing.json).")
+    scores: str = field(
+        "probabilities", help="What the model outputs: class probabilities (a softmax at the "
+        "end, what mobile classifiers such as MediaPipe's show as scores) or logits.",
+        choices=SCORES)
     eval_samples: int = field(0, help="Evaluate on N val images, a seeded sample (0: all).",
                               lower_bound=0)
     latency_runs: int = field(50, help="Timed invocations per latency figure.", lower_bound=1)

@@ -19,7 +19,7 @@ from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
 from keras_resnet.export import converter, metadata, serving
 from keras_resnet.export.config import ExportConfig
-from keras_resnet.export.reference import float64_logits
+from keras_resnet.export.reference import float64_outputs
 from keras_resnet.export.verify import FLOAT_VARIANTS, verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
 
@@ -201,12 +201,12 @@ def run(source: Source, config: ExportConfig) -> dict:
     if source.random_weights:
         pixels = rng.uniform(0, 255, (RANDOM_EVAL_IMAGES, height, width, 3))
         set_batchnorm_statistics(model, ((pixels - mean) / std).astype(np.float32))
-    exported = serving.serving_model(model, mean, std) if config.include_preprocessing \
-        else model
-    keras_logits = exported.predict(images, batch_size=64, verbose=0)
-    reference_logits = None
-    if FLOAT_VARIANTS & set(config.quantize):  # their logits are compared with the exact ones
-        reference_logits = float64_logits(exported, images)
+    exported = serving.serving_model(model, *((mean, std) if config.include_preprocessing
+                                              else (None, None)), scores=config.scores)
+    keras_scores = exported.predict(images, batch_size=64, verbose=0)
+    reference_scores = None
+    if FLOAT_VARIANTS & set(config.quantize):  # their outputs are compared with the exact ones
+        reference_scores = float64_outputs(exported, images)
 
     def representative():
         if train is None:  # --random_calibration: images of the input's usual range
@@ -218,13 +218,13 @@ def run(source: Source, config: ExportConfig) -> dict:
             yield [image[None]]
 
     saved_model = os.path.join(output_dir, "saved_model")
-    serving.write_saved_model(exported, saved_model)
+    serving.write_saved_model(exported, saved_model, config.scores)
     report = {
         "model": model.name, "source": source.description,
         "input_shape": [None, height, width, 3],
         "preprocessing": {"included": config.include_preprocessing,
                           "mean": mean.tolist(), "std": std.tolist(),
-                          "crop_fraction": source.crop_fraction},
+                          "crop_fraction": source.crop_fraction, "scores": config.scores},
         "eval": {"description": (f"{len(images)} val images of {source.dataset}"
                                  if labels is not None else
                                  f"{len(images)} random images (no dataset: agreement and "
@@ -234,11 +234,11 @@ def run(source: Source, config: ExportConfig) -> dict:
         "litert_version": _litert_version(), "latency_runs": config.latency_runs,
     }
     report["eval"]["images"] = len(images)
-    if reference_logits is not None:
-        report["eval"]["keras_float32_vs_float64_max_abs_logit_diff"] = float(
-            np.abs(keras_logits - reference_logits).max())
+    if reference_scores is not None:
+        report["eval"]["keras_float32_vs_float64_max_abs_diff"] = float(
+            np.abs(keras_scores - reference_scores).max())
     if labels is not None:
-        report["eval"]["keras_top1"] = float((keras_logits.argmax(1) == labels).mean())
+        report["eval"]["keras_top1"] = float((keras_scores.argmax(1) == labels).mean())
     # What mobile runtimes read from each file: the input's normalization (none left to do
     # when it is inside the model), the class names, a description.
     identity = (np.zeros(3), np.ones(3))
@@ -248,7 +248,7 @@ def run(source: Source, config: ExportConfig) -> dict:
                     f"{source.description}",
         mean=(identity if config.include_preprocessing else (mean, std))[0],
         std=(identity if config.include_preprocessing else (mean, std))[1],
-        class_count=len(class_names))
+        class_count=len(class_names), output=config.scores)
     report["metadata"] = {"bytes": len(model_metadata), "labels": len(class_names),
                           "normalization_in_metadata": not config.include_preprocessing}
     for variant in config.quantize:
@@ -267,8 +267,8 @@ def run(source: Source, config: ExportConfig) -> dict:
                 f.write(flatbuffer)
         report["files"].append(name)
         report["variants"][variant] = verify(
-            os.path.join(output_dir, name), variant, images, labels, keras_logits,
-            config.latency_threads, config.latency_runs, reference_logits)
+            os.path.join(output_dir, name), variant, images, labels, keras_scores,
+            config.latency_threads, config.latency_runs, reference_scores)
         entry = report["variants"][variant]
         summary = f"  {name}: {entry['bytes']:,} bytes"
         if "top1" in entry:

@@ -7,7 +7,8 @@ TensorFlow:
 
 ``preprocessing.json`` (written by the exporter beside the model, found there by default)
 says how pixels become the model's input: resize and center crop, then the per-channel
-normalization unless the model has it built in. Integer models get their input quantized and
+normalization unless the model has it built in; and whether the output is probabilities
+already or logits (a softmax is applied here). Integer models get their input quantized and
 their output dequantized here, with the scales stored in the file. Its command line is
 argparse's, not absl's like the project's other commands, so that the device needs nothing
 beyond those three packages.
@@ -60,9 +61,10 @@ class LiteRTClassifier:
         scale, zero_point = self.output["quantization"]
         return (values.astype(np.float32) - zero_point) * scale
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
-        """Float logits of `images` (n, height, width, 3), given in the model's float input
-        domain, one invocation per image (batch 1, as on a device)."""
+    def scores(self, images: np.ndarray) -> np.ndarray:
+        """The float output (probabilities or logits, as exported) for `images` (n, height,
+        width, 3) given in the model's float input domain, one invocation per image (batch 1,
+        as on a device)."""
         out = []
         for image in images:
             self.interpreter.set_tensor(self.input["index"], self._quantize(image[None]))
@@ -160,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     classifier = LiteRTClassifier(args.model, num_threads=args.threads)
     for path in args.images:
         pixels = load_image(path, classifier.image_size, preprocessing.get("crop_fraction", 1.0))
-        probs = softmax(classifier.logits(preprocess(pixels, preprocessing)[None])[0])
+        scores = classifier.scores(preprocess(pixels, preprocessing)[None])[0]
+        # exports before --scores wrote no "scores" key: they output logits
+        probs = scores if preprocessing.get("scores") == "probabilities" else softmax(scores)
         best = np.argsort(probs)[::-1][: args.top]
         print(path + ": " + ", ".join(f"{labels[i]} {probs[i]:.3f}" for i in best))
     return 0

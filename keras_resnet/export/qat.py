@@ -193,8 +193,8 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
     diff = check_twin(model, twin, calibration[:64])
     qat_model = quantize(twin)
     data, count = _train_data(train, config, model.input_shape[1], mean, std, crop_fraction)
-    loss = tf_keras.losses.SparseCategoricalCrossentropy(
-        from_logits=model.get_layer("predictions").get_config()["activation"] == "linear")
+    from_logits = model.get_layer("predictions").get_config()["activation"] == "linear"
+    loss = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
     calibrate_ranges(qat_model, data)
     steps = config.qat_epochs * (count // config.qat_batch_size)  # batches drop the rest
     qat_model.compile(tf_keras.optimizers.SGD(qat_schedule(config.qat_lr, steps),
@@ -209,7 +209,10 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
                                                 name="image")])
     def serve(image):
         x = (image - mean_t) / std_t if include_preprocessing else image
-        return {"logits": qat_model(x, training=False)}
+        out = qat_model(x, training=False)
+        if config.scores == "probabilities" and from_logits:
+            out = tf.nn.softmax(out)
+        return {config.scores: out}
 
     module = tf.Module()
     module.model = qat_model

@@ -43,13 +43,13 @@ def float64_twin(model: keras.Model) -> keras.Model:
     return twin
 
 
-def float64_logits(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def float64_outputs(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """`model`'s output on `images`, computed in float64."""
     twin = float64_twin(model)
-    logits = np.asarray(twin.predict(images.astype(np.float64), batch_size=batch_size,
-                                     verbose=0))
-    if logits.dtype != np.float64:  # e.g. JAX without jax_enable_x64 computes in float32
+    outputs = np.asarray(twin.predict(images.astype(np.float64), batch_size=batch_size,
+                                      verbose=0))
+    if outputs.dtype != np.float64:  # e.g. JAX without jax_enable_x64 computes in float32
         raise RuntimeError(f"the {keras.backend.backend()} backend computed the float64 twin "
-                           f"in {logits.dtype}; the export runs on TensorFlow (on JAX, set "
+                           f"in {outputs.dtype}; the export runs on TensorFlow (on JAX, set "
                            "JAX_ENABLE_X64=1).")
-    return logits
+    return outputs

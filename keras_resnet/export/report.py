@@ -13,7 +13,7 @@ def _pct(value) -> str:
 
 
 def markdown(report: dict) -> str:
-    """The variants side by side: size, accuracy, agreement, logit error, latency."""
+    """The variants side by side: size, accuracy, agreement, output error, latency."""
     variants = report["variants"]
     base = variants.get("float32", {})
     lines = [f"# Export report: {report['model']}", "",
@@ -22,19 +22,21 @@ def markdown(report: dict) -> str:
              f"Evaluation: {report['eval']['description']}.", ""]
     if "keras_top1" in report["eval"]:
         lines += [f"Keras model top-1: {_pct(report['eval']['keras_top1'])}", ""]
-    if (own := report["eval"].get("keras_float32_vs_float64_max_abs_logit_diff")) is not None:
-        lines += ["max |Δlogit| is given against the Keras model's float32 output / against the "
-                  "same model recomputed in float64 (the exact logits). Keras' own float32 "
-                  f"output is {own:.2e} from the exact logits.", ""]
+    scores = report["preprocessing"].get("scores", "logits")
+    lines += [f"Output: {scores}.", ""]
+    if (own := report["eval"].get("keras_float32_vs_float64_max_abs_diff")) is not None:
+        lines += ["max |Δ| is given against the Keras model's float32 output / against the "
+                  f"same model recomputed in float64 (the exact {scores}). Keras' own float32 "
+                  f"output is {own:.2e} from the exact {scores}.", ""]
     threads = sorted({k for v in variants.values() for k in v["latency"]})
-    lines.append("| variant | size (bytes) | × float32 | top-1 | agreement | max \\|Δlogit\\| | "
-                 + " | ".join(f"latency {t.replace('_', ' ')} (median / p90 ms)"
-                              for t in threads) + " | ops |")
+    latency = " | ".join(f"latency {t.replace('_', ' ')} (median / p90 ms)" for t in threads)
+    lines.append("| variant | size (bytes) | × float32 | top-1 | agreement | "
+                 f"max \\|Δ {scores}\\| | {latency} | ops |")
     lines.append("|---" * (6 + len(threads) + 1) + "|")
     for name, v in variants.items():
         ratio = f"{v['bytes'] / base['bytes']:.3f}" if base else "—"
-        diff = v.get("max_abs_logit_diff")
-        exact = v.get("max_abs_logit_diff_float64")
+        diff = v.get("max_abs_diff")
+        exact = v.get("max_abs_diff_float64")
         diff_text = "—" if diff is None else f"{diff:.2e}" + (
             "" if exact is None else f" / {exact:.2e}")
         lat = " | ".join(f"{v['latency'][t]['median_ms']:.3f} / {v['latency'][t]['p90_ms']:.3f}"

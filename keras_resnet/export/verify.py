@@ -1,5 +1,6 @@
 """What every export proves about each `.tflite` file: its size, its accuracy and agreement
-with the Keras model on the same images, how far its logits are from Keras', its latency under
+with the Keras model on the same images, how far its outputs (probabilities or logits) are
+from Keras', its latency under
 the LiteRT interpreter (XNNPACK, batch 1), and its operators (full-integer files: int8 only)."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from keras_resnet.export.predict import LiteRTClassifier
 
 #: Operators an integer model may contain without computing in float.
 QUANTIZATION_OPS = ("QUANTIZE", "DEQUANTIZE")
-#: Variants whose logits are compared with Keras' (the others are quantized).
+#: Variants whose outputs are compared with Keras' (the others are quantized).
 FLOAT_VARIANTS = frozenset({"float32", "float16"})
 
 
@@ -32,11 +33,12 @@ def integer_only_problems(classifier: LiteRTClassifier) -> list[str]:
 
 
 def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarray | None,
-           keras_logits: np.ndarray | None, threads: tuple[int, ...] = (1, 2),
-           runs: int = 50, reference_logits: np.ndarray | None = None) -> dict:
+           keras_scores: np.ndarray | None, threads: tuple[int, ...] = (1, 2),
+           runs: int = 50, reference_scores: np.ndarray | None = None) -> dict:
     """The report entry of the `.tflite` file at `path` (`images` in its float input domain;
-    None for a size/speed-only export). Float variants' logits are compared with Keras' float32
-    ones and, when given, with the Keras model's float64 recomputation `reference_logits`."""
+    None for a size/speed-only export). Float variants' outputs are compared with Keras'
+    float32 ones and, when given, with the Keras model's float64 recomputation
+    `reference_scores`."""
     with open(path, "rb") as f:
         content = f.read()
     entry: dict = {"file": os.path.basename(path), "bytes": len(content)}
@@ -47,16 +49,16 @@ def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarra
         entry["integer_only_problems"] = integer_only_problems(listing)
     classifier = LiteRTClassifier(content, num_threads=1)
     if images is not None:
-        logits = classifier.logits(images)
-        predicted = logits.argmax(axis=1)
+        scores = classifier.scores(images)
+        predicted = scores.argmax(axis=1)
         if labels is not None:
             entry["top1"] = float((predicted == labels).mean())
-        if keras_logits is not None:
-            entry["agreement"] = float((predicted == keras_logits.argmax(axis=1)).mean())
+        if keras_scores is not None:
+            entry["agreement"] = float((predicted == keras_scores.argmax(axis=1)).mean())
             if variant in FLOAT_VARIANTS:
-                entry["max_abs_logit_diff"] = float(np.abs(logits - keras_logits).max())
-        if reference_logits is not None and variant in FLOAT_VARIANTS:
-            entry["max_abs_logit_diff_float64"] = float(np.abs(logits - reference_logits).max())
+                entry["max_abs_diff"] = float(np.abs(scores - keras_scores).max())
+        if reference_scores is not None and variant in FLOAT_VARIANTS:
+            entry["max_abs_diff_float64"] = float(np.abs(scores - reference_scores).max())
     entry["latency"] = {}
     for n in threads:
         runner = classifier if n == 1 else LiteRTClassifier(content, num_threads=n)
