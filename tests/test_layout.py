@@ -18,6 +18,8 @@ COVERED_BY = {
     "keras_resnet/models.py": ("test_builder.py", "the public builders are one line each over "
                                "the builder and the weights"),
     "keras_resnet/paper.py": ("test_flops.py", "published numbers, compared where they apply"),
+    "keras_resnet/common/entry.py": ("test_export_run.py", "the start of the commands, run as "
+                                     "subprocesses there and in test_train_run.py"),
     "keras_resnet/data/augment_layers.py": ("test_data_numpy_loader.py",
                                             "the numpy path's device-side augmentation"),
     "keras_resnet/export/converter.py": ("test_export_run.py", "every variant end to end"),

@@ -10,14 +10,12 @@ Input: a training --model_dir (its best model, dataset, normalization and labels
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import app, flags, logging
 
 from keras_resnet.common import config_flags
-from keras_resnet.common.cpu_kernels import relaunch_with_onednn
-from keras_resnet.common.extras import require
+from keras_resnet.common.entry import run_app
 from keras_resnet.export.config import ExportConfig
 
 FLAGS = flags.FLAGS
@@ -43,19 +41,10 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    """Defines the flags, marks the required one and runs `main` (console script and
-    ``__main__``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    relaunch_with_onednn("keras_resnet.export.run")
-    try:
-        require("export", "keras-resnet-export")
-    except ImportError as err:
-        raise SystemExit(f"error: {err}") from None
-    before = set(FLAGS)
-    config_flags.define_flags(ExportConfig)
-    config_flags.show_in_short_help(sorted(set(FLAGS) - before), FLAGS)
-    flags.mark_flag_as_required("output_dir")
-    app.run(main)
+    """The command (console script and ``__main__``)."""
+    run_app(main, module="keras_resnet.export.run", extra="export",
+            command="keras-resnet-export",
+            define=lambda: config_flags.define_flags(ExportConfig), required=["output_dir"])
 
 
 if __name__ == "__main__":

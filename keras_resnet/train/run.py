@@ -16,9 +16,7 @@ import sys
 from absl import app, flags
 
 from keras_resnet.common.atomic_io import write_text
-from keras_resnet.common.config_flags import show_in_short_help
-from keras_resnet.common.cpu_kernels import relaunch_with_onednn
-from keras_resnet.common.extras import require
+from keras_resnet.common.entry import run_app
 from keras_resnet.train import flags as config_flags
 from keras_resnet.train.config import run_differences
 
@@ -128,21 +126,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def run() -> None:
-    """Defines the flags, marks the required ones and runs `main` (console script and
-    ``__main__``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    relaunch_with_onednn("keras_resnet.train.run")
-    try:
-        require("train", "keras-resnet-train")
-    except ImportError as err:
-        raise SystemExit(f"error: {err}") from None
-    before = set(FLAGS)
+def _define_flags() -> None:
     config_flags.define_flags()
     define_process_flags()
-    show_in_short_help(sorted(set(FLAGS) - before), FLAGS)
-    flags.mark_flags_as_required(list(config_flags.REQUIRED))
-    app.run(main)
+
+
+def run() -> None:
+    """The command (console script and ``__main__``)."""
+    run_app(main, module="keras_resnet.train.run", extra="train", command="keras-resnet-train",
+            define=_define_flags, required=config_flags.REQUIRED)
 
 
 if __name__ == "__main__":
