@@ -21,6 +21,8 @@ def test_the_file_holds_what_was_printed_after_its_provenance(tmp_path, capsys, 
     printed = capsys.readouterr().out
     lines = out.read_text().splitlines()
     assert lines[0].startswith("# python bench/x.py --rounds=2  (") and machine() in lines[0]
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.5, 1.0, 0.5))
+    assert "load 3.50 at start)" in Report().lines[0]  # a busy machine says so
     assert lines[1:] == ["| a | b |", "ratio 1.000x"]
     assert printed.startswith("| a | b |\nratio 1.000x\n") and f"wrote {out}" in printed
 

@@ -45,10 +45,20 @@ def cpu_features() -> list[str]:
     return [name for name in CPU_FEATURES if name in flags]
 
 
+def load() -> str:
+    """The 1-minute load average, e.g. "load 2.04": near the CPU count or above, other work
+    shared the CPU with the measurement ("load unknown" where the OS does not say)."""
+    try:
+        return f"load {os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "load unknown"
+
+
 def provenance() -> str:
-    """The command that is running, on which machine and day: the first line of a report."""
+    """The command that is running, on which machine and day, and how busy that machine was:
+    the first line of a report."""
     command = shlex.join(["python", *sys.argv])
-    return f"# {command}  ({machine()}, {datetime.date.today().isoformat()})"
+    return f"# {command}  ({machine()}, {datetime.date.today().isoformat()}, {load()} at start)"
 
 
 class Report:

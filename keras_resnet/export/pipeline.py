@@ -14,7 +14,7 @@ import numpy as np
 import keras_resnet
 from keras_resnet.common.atomic_io import atomic_path, write_text
 from keras_resnet.common.flagfile import read_flagfile
-from keras_resnet.common.results import cpu_features, machine
+from keras_resnet.common.results import cpu_features, load, machine
 from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
 from keras_resnet.export import converter, metadata, serving
@@ -230,7 +230,8 @@ def run(source: Source, config: ExportConfig) -> dict:
                                  f"{len(images)} random images (no dataset: agreement and "
                                  "logit error only)")},
         "variants": {}, "files": ["saved_model"],
-        "machine": f"{machine()}; features: {', '.join(cpu_features()) or 'unknown'}",
+        "machine": f"{machine()}; features: {', '.join(cpu_features()) or 'unknown'}; "
+                   f"{load()} at start",
         "litert_version": _litert_version(), "latency_runs": config.latency_runs,
     }
     report["eval"]["images"] = len(images)
