@@ -82,7 +82,9 @@ def test_fine_tuning_recipes_start_from_published_weights(name, model, weights, 
     cfg = load(os.path.join(ROOT, "training", "configs", name), "--dataset=folder:MY_PHOTOS")
     assert (cfg.model, cfg.weights, cfg.trainable) == (model, weights, trainable)
     assert cfg.dataset == "folder:MY_PHOTOS" and cfg.normalization == "auto"
-    finetune.check(cfg.model, cfg.weights, cfg.trainable)
+    finetune.check(cfg.model, cfg.weights, cfg.trainable, cfg.head_epochs,
+                   cfg.backbone_lr_scale)
+    assert cfg.head_epochs < cfg.epochs
 
 
 if __name__ == "__main__":

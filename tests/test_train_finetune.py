@@ -15,6 +15,7 @@ import keras_resnet
 from keras_resnet.preprocessing import normalization_for, preprocess_input
 from keras_resnet.train import data_plan, finetune, loop
 from keras_resnet.train.config import TrainConfig
+from keras_resnet.train.finetune import HEAD
 
 pytestmark = pytest.mark.tf_backend  # the trainer's tf.data path
 
@@ -139,6 +140,87 @@ def test_a_fine_tuning_run_trains_and_saves(image_folder, tmp_path):
     shipped = keras_resnet.ResNet20(weights="cifar10")
     np.testing.assert_array_equal(saved.get_layer("conv2_block1_1_conv").get_weights()[0],
                                   shipped.get_layer("conv2_block1_1_conv").get_weights()[0])
+
+
+class _StopError(Exception):
+    pass
+
+
+def test_two_phases_head_then_backbone_slowly_and_resume_in_either_phase(image_folder,
+                                                                         tmp_path, capsys,
+                                                                         monkeypatch):
+    """--head_epochs=1 --trainable=conv4 --backbone_lr_scale=0.1: epoch 1 moves the head only,
+    epoch 2 on moves conv4 too, conv3 never. A run stopped in phase 1 (step 2) and again in
+    phase 2 (step 6), resumed each time, ends with the uninterrupted run's weights."""
+    from keras_resnet.train import checkpoints
+
+    base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
+                batch_size=6, val_fraction=0.25, epochs=3, verbose=0, seed=0,
+                weights="cifar10", trainable="conv4", head_epochs=1, backbone_lr_scale=0.1,
+                checkpoint_every_steps=2)
+    save = checkpoints.save
+    seen = {}
+
+    def save_and_look(model, model_dir, step, epoch, **kwargs):
+        seen[step] = {name: model.get_layer(name).get_weights()[0].copy()
+                      for name in ("conv3_block3_2_conv", "conv4_block1_1_conv", HEAD)}
+        return save(model, model_dir, step, epoch, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "save", save_and_look)
+    whole = TrainConfig(**base, model_dir=str(tmp_path / "whole"))
+    keras.utils.set_random_seed(0)
+    assert loop.fit(data_plan.prepare(whole))["steps"] == 12
+    printed = capsys.readouterr().out
+    assert "epoch 1: the head trains alone (--head_epochs=1)" in printed
+    assert "epoch 2: --trainable=conv4 trains from now on, the backbone at 0.1 x the lr" in printed
+    shipped = keras_resnet.ResNet20(weights="cifar10")
+    for step in (2, 4):  # phase 1: the backbone as shipped
+        np.testing.assert_array_equal(seen[step]["conv4_block1_1_conv"],
+                                      shipped.get_layer("conv4_block1_1_conv").get_weights()[0])
+    assert not np.array_equal(seen[2][HEAD], seen[4][HEAD])
+    assert not np.array_equal(seen[6]["conv4_block1_1_conv"], seen[4]["conv4_block1_1_conv"])
+    np.testing.assert_array_equal(seen[12]["conv3_block3_2_conv"],
+                                  shipped.get_layer("conv3_block3_2_conv").get_weights()[0])
+
+    parted = TrainConfig(**base, model_dir=str(tmp_path / "parted"))
+    for stop in (2, 6):
+        def save_then_stop(model, model_dir, step, epoch, stop=stop, **kwargs):
+            name = save(model, model_dir, step, epoch, **kwargs)
+            if step == stop:
+                raise _StopError
+            return name
+
+        monkeypatch.setattr(checkpoints, "save", save_then_stop)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        with pytest.raises(_StopError):
+            loop.fit(data_plan.prepare(parted))
+    monkeypatch.setattr(checkpoints, "save", save)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    loop.fit(data_plan.prepare(parted))
+    a = keras.models.load_model(os.path.join(whole.model_dir, "model.keras"))
+    b = keras.models.load_model(os.path.join(parted.model_dir, "model.keras"))
+    for x, y in zip(a.weights, b.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=1e-6,
+                                   err_msg=x.path)
+
+
+def test_two_phase_settings_that_cannot_work_are_refused(image_folder, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="--head_epochs=2 trains a head on a randomly"):
+        finetune.check("resnet20", None, "all", head_epochs=2)
+    with pytest.raises(ValueError, match="both phases would train the head only"):
+        finetune.check("resnet20", "cifar10", "head", head_epochs=2)
+    with pytest.raises(ValueError, match="--backbone_lr_scale=0.0: give a fraction > 0"):
+        finetune.check("resnet20", "cifar10", "all", backbone_lr_scale=0.0)
+    cfg = TrainConfig(model="resnet20", dataset=f"folder:{image_folder}",
+                      model_dir=str(tmp_path / "run"), image_size=12, batch_size=6,
+                      val_fraction=0.25, epochs=2, weights="cifar10", head_epochs=2)
+    with pytest.raises(ValueError, match="--head_epochs=2 covers the whole run"):
+        data_plan.prepare(cfg)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="--head_epochs runs on the TensorFlow backend only"):
+        data_plan.prepare(dataclasses.replace(cfg, epochs=3))
 
 
 @pytest.mark.slow  # a 100 MB keras.applications file; the TensorFlow pass runs it

@@ -42,6 +42,20 @@ class TrainConfig:
         "...): that stage, the ones after it and the head. Frozen BatchNorm layers run in "
         "inference mode, and frozen weights get no weight decay and no optimizer slots.",
     )
+    head_epochs: int = _field(
+        0,
+        help="Two-phase fine-tuning: the first N epochs train the head only, then what "
+        "--trainable says trains (with the backbone at --backbone_lr_scale of the lr). Needs "
+        "--weights; 0: one phase.",
+        lower_bound=0,
+    )
+    backbone_lr_scale: float = _field(
+        1.0,
+        help="Learning rate of every layer but the head, as a fraction of the schedule's lr "
+        "(e.g. 0.1 when fine-tuning: the pretrained backbone moves slowly, the fresh head at "
+        "the full lr).",
+        lower_bound=0.0,
+    )
     image_size: int = _field(32, help="Training and evaluation image size (square).", lower_bound=1)
     augment: str = _field(
         "cifar",

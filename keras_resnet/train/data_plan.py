@@ -128,6 +128,11 @@ def _check_sizes(cfg: TrainConfig, n_train: int, num_classes: int, replicas: int
     if steps_per_epoch < 1:
         raise ValueError(f"{n_train} training images are fewer than one global batch of "
                          f"{cfg.batch_size}.")
+    total = cfg.train_steps or cfg.epochs * steps_per_epoch
+    if cfg.head_epochs * steps_per_epoch >= total:
+        raise ValueError(f"--head_epochs={cfg.head_epochs} covers the whole run "
+                         f"({total} steps, {steps_per_epoch} per epoch): train longer, or "
+                         "fewer head-only epochs.")
     return steps_per_epoch
 
 
@@ -136,7 +141,14 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     `Distribution`, or a tf.distribute strategy) defaults to the one `cfg.distribution`
     names on the current backend."""
     keras_resnet.registry.get_entry(cfg.model)  # unknown names fail before any data is read
-    finetune.check(cfg.model, cfg.weights, cfg.trainable)
+    finetune.check(cfg.model, cfg.weights, cfg.trainable, cfg.head_epochs,
+                   cfg.backbone_lr_scale)
+    if cfg.head_epochs and keras.backend.backend() != "tensorflow":
+        # Keras' JAX trainer needs the optimizer's variable list to stay what it was built
+        # with; the head-only phase trains fewer variables than the second phase.
+        raise ValueError(f"--head_epochs runs on the TensorFlow backend only (this is "
+                         f"{keras.backend.backend()}): run the phases as two trainings, "
+                         "--trainable=head, then --weights=FIRST_RUN/model_best.keras.")
     pipeline = input_pipeline(cfg)
     if pipeline == "numpy":
         from keras_resnet.data.augment_layers import DEVICE_AUGMENTS

@@ -17,7 +17,8 @@ from keras_resnet.train.weight_average import averaged_weights
 
 
 class DistributedLoop:
-    """Train and evaluation steps of `model` under `strategy`, compiled once."""
+    """Train and evaluation steps of `model` under `strategy`, compiled once per phase of
+    what trains."""
 
     def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy,
                  global_batch_size: int, label_smoothing: float = 0.0):
@@ -27,6 +28,10 @@ class DistributedLoop:
         with strategy.scope():
             self.metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                             keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")]
+        self.retrace()
+
+    def retrace(self) -> None:
+        """Traces the steps anew (after the trainable variables changed)."""
         self._train_step = tf.function(self._distributed_train_step)
         self._eval_step = tf.function(self._distributed_eval_step)
 

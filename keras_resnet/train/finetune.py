@@ -45,15 +45,27 @@ def stage_names(model: str) -> list[str]:
     return [stage.name for stage in keras_resnet.registry.get_entry(model).spec.stages]
 
 
-def check(model: str, weights: str | None, trainable: str) -> None:
-    """ValueError naming the flag when `weights` or `trainable` cannot apply to `model`;
-    reads nothing but the file's existence and the weights table."""
+def check(model: str, weights: str | None, trainable: str, head_epochs: int = 0,
+          backbone_lr_scale: float = 1.0) -> None:
+    """ValueError naming the flag when `weights`, `trainable`, `head_epochs` or
+    `backbone_lr_scale` cannot apply to `model`; reads nothing but the file's existence and
+    the weights table."""
     if trainable not in ("all", "head", *stage_names(model)):
         raise ValueError(f"--trainable={trainable!r}: choose all, head, or a stage of {model}: "
                          f"{', '.join(stage_names(model))}.")
     if trainable != "all" and weights is None:
         raise ValueError(f"--trainable={trainable} freezes layers of a randomly initialized "
                          "network; give --weights to start from, or --trainable=all.")
+    if head_epochs and weights is None:
+        raise ValueError(f"--head_epochs={head_epochs} trains a head on a randomly initialized "
+                         "backbone; give --weights to start from, or --head_epochs=0.")
+    if head_epochs and trainable == "head":
+        raise ValueError(f"--head_epochs={head_epochs} with --trainable=head: both phases "
+                         "would train the head only; give --trainable=all or a stage for the "
+                         "second phase.")
+    if not backbone_lr_scale > 0:
+        raise ValueError(f"--backbone_lr_scale={backbone_lr_scale}: give a fraction > 0 "
+                         "(--trainable=head keeps the backbone fixed).")
     if weights is None or os.path.isfile(weights):
         if weights is not None and not weights.endswith((WEIGHTS_SUFFIX, ".keras")):
             raise ValueError(f"--weights={weights}: a file must be a Keras '{WEIGHTS_SUFFIX}' "
@@ -159,6 +171,29 @@ def load(model: keras.Model, pretrained: Pretrained) -> str:
                 f"{had} and the run {model.get_layer(HEAD).units} classes, so the head starts "
                 "fresh")
     return f"started from {pretrained.description}: every layer loaded, the head included"
+
+
+def trainable_in_epoch(cfg, epoch: int) -> str:
+    """What trains in `epoch` (0-based) of the run `cfg`: the head during its --head_epochs,
+    then --trainable."""
+    return "head" if epoch < cfg.head_epochs else cfg.trainable
+
+
+def set_phase(model: keras.Model, cfg, epoch: int) -> str | None:
+    """Makes `model` (the ResNet itself) train what `epoch` trains; returns a line saying what
+    changed, or None when nothing did (the compiled step must then be rebuilt)."""
+    wanted = trainable_in_epoch(cfg, epoch)
+    frozen = {layer.name for layer in model.layers if layer.weights and not layer.trainable}
+    for layer in model.layers:
+        layer.trainable = True
+    now = set(freeze(model, cfg.model, wanted))
+    if now == frozen:
+        return None
+    if wanted == "head":
+        return (f"epoch {epoch + 1}: the head trains alone (--head_epochs={cfg.head_epochs}); "
+                f"{len(now)} layers frozen, their BatchNorm layers in inference mode")
+    return (f"epoch {epoch + 1}: --trainable={cfg.trainable} trains from now on, the "
+            f"backbone at {cfg.backbone_lr_scale:g} x the lr ({len(now)} layers frozen)")
 
 
 def freeze(model: keras.Model, model_name: str, trainable: str) -> list[str]:

@@ -15,7 +15,7 @@ import keras
 import keras_resnet
 from keras_resnet.common import atomic_io
 from keras_resnet.common.atomic_io import write_text
-from keras_resnet.train import checkpoints
+from keras_resnet.train import checkpoints, finetune
 from keras_resnet.train.callbacks import (
     BestModel,
     KeepRecord,
@@ -93,6 +93,12 @@ def fit(plan: Plan) -> dict:
     while step < plan.total_steps:
         epoch = step // spe
         steps = min(spe * (epoch + 1), plan.total_steps) - step
+        if change := finetune.set_phase(backbone, cfg, epoch):
+            print(change)
+            if loop is not None:
+                loop.retrace()
+            else:
+                model.make_train_function(force=True)
         train_ds = plan.epoch_data(epoch, first_batch=step - epoch * spe, seed=seed)
         if loop is not None:
             callback_list = keras.callbacks.CallbackList(

@@ -10,8 +10,8 @@ from keras_resnet.train import finetune
 from keras_resnet.train.config import TrainConfig
 from keras_resnet.train.data_plan import Plan
 from keras_resnet.train.losses import classification_loss
+from keras_resnet.train.optimizer import make_sgd
 from keras_resnet.train.schedules import ResNetSchedule
-from keras_resnet.train.weight_average import make_sgd
 
 
 def resolved_dtype(dtype: str) -> str:
@@ -73,10 +73,13 @@ def build_model(plan: Plan) -> keras.Model:
         if plan.input_layers is not None:
             model = plan.input_layers(model)
         optimizer = make_sgd(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
-                             cfg.momentum, cfg.nesterov, cfg.ema_decay)
+                             cfg.momentum, cfg.nesterov, cfg.ema_decay, cfg.backbone_lr_scale)
         model.compile(optimizer=optimizer, loss=classification_loss(cfg.label_smoothing),
                       metrics=metrics(), jit_compile=cfg.jit_compile,
                       steps_per_execution=cfg.steps_per_execution)
+        # Slots for what trains in the last phase (--trainable), whichever phase a resume
+        # starts in: `finetune.set_phase` freezes more for a head-only first phase.
+        model.optimizer.build(model.trainable_variables)
     return model
 
 

@@ -5,7 +5,8 @@ Training continues from the raw weights; the optimizer keeps the average (Keras'
 Validation, the best and last `.keras` files and the final metrics use the average.
 
 Keras' own `use_ema` copies the average onto the weights at the end of every `fit`; the
-trainer calls `fit` once per epoch, so `AveragingSGD` keeps the raw weights instead.
+trainer calls `fit` once per epoch, so its optimizer (`keras_resnet.train.optimizer`) keeps
+the raw weights instead.
 """
 
 from __future__ import annotations
@@ -15,29 +16,11 @@ import contextlib
 import keras
 
 
-class AveragingSGD(keras.optimizers.SGD):
-    """SGD whose `fit` leaves the raw weights in the model (the average stays in the
-    optimizer; `averaged_weights` swaps it in)."""
-
-    def finalize_variable_values(self, var_list):
-        del var_list  # the average is swapped in for evaluation and saving only
-
-
-def make_sgd(learning_rate, momentum: float, nesterov: bool, ema_decay: float = 0.0):
-    """Keras SGD; with `ema_decay` in (0, 1), an `AveragingSGD` that also keeps the EMA."""
-    if not 0.0 <= ema_decay < 1.0:
-        raise ValueError(f"ema_decay must be in [0, 1) (0: no average); got {ema_decay}.")
-    if not ema_decay:
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=nesterov)
-    return AveragingSGD(learning_rate, momentum=momentum, nesterov=nesterov, use_ema=True,
-                        ema_momentum=ema_decay)
-
-
 def uses_average(model: keras.Model) -> bool:
     """Whether `model`'s optimizer keeps a weight average (also inside the loss-scaling
     wrapper mixed_float16 puts around it)."""
     optimizer = getattr(model, "optimizer", None)
-    return isinstance(getattr(optimizer, "inner_optimizer", optimizer), AveragingSGD)
+    return bool(getattr(getattr(optimizer, "inner_optimizer", optimizer), "use_ema", False))
 
 
 class EvaluateAverage(keras.callbacks.SwapEMAWeights):
