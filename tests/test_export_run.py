@@ -151,6 +151,20 @@ def test_latency_benchmark_runs_on_an_export_folder(exported):
     assert rows["model_float32.tflite"][4] == "1.000"  # and latency
 
 
+def test_operator_profile_benchmark_runs_on_an_export_folder(exported):
+    bench = os.path.join(ROOT, "bench", "tflite_op_profile.py")
+    result = subprocess.run([sys.executable, bench, str(exported), "--runs=2", "--rounds=1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    whole = {line.split()[0]: line.split() for line in lines
+             if line.startswith(("float32 ", "int8 "))}
+    assert whole["float32"][-1] == "1.00" and int(whole["int8"][1]) >= 10  # operators
+    table = lines[lines.index("every operator (execution order):") + 2:]
+    assert table[0].split()[1] == "SUB"  # the normalization inside the model comes first
+    assert any(row.split()[1] == "CONV_2D" for row in table)
+
+
 def test_predict_matches_the_keras_model(exported, model_file):
     from keras_resnet.export.predict import LiteRTClassifier, load_image, preprocess
 

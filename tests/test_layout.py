@@ -22,6 +22,8 @@ COVERED_BY = {
                                      "subprocesses there and in test_train_run.py"),
     "keras_resnet/data/augment_layers.py": ("test_data_numpy_loader.py",
                                             "the numpy path's device-side augmentation"),
+    "keras_resnet/export/flatbuffer.py": ("test_export_metadata.py", "every metadata write "
+                                          "parses and packs a model"),
     "keras_resnet/export/converter.py": ("test_export_run.py", "every variant end to end"),
     "keras_resnet/export/verify.py": ("test_export_run.py", "the report of every export"),
     "keras_resnet/export/report.py": ("test_export_run.py", "report.json and report.md"),

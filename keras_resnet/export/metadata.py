@@ -20,6 +20,8 @@ import zipfile
 import flatbuffers
 import numpy as np
 
+from keras_resnet.export import flatbuffer
+
 #: The model's metadata entry that names the metadata buffer.
 METADATA_NAME = "TFLITE_METADATA"
 #: The label file packed into the model.
@@ -121,27 +123,12 @@ def metadata_buffer(*, name: str, description: str, version: str, input_size: tu
     return bytes(b.Output())
 
 
-class _AlignedBuilder(flatbuffers.Builder):
-    """A Builder whose byte vectors (the model's buffers) start on 16-byte boundaries, as the
-    TFLite converter writes them."""
-
-    def CreateNumpyVector(self, x):  # noqa: N802 (flatbuffers' name)
-        if x.dtype != np.uint8:
-            return super().CreateNumpyVector(x)
-        self.StartVector(1, x.size, 16)
-        payload = x.tobytes()
-        self.head = self.head - len(payload)
-        self.Bytes[self.head:self.head + len(payload)] = payload
-        self.vectorNumElems = x.size
-        return self.EndVector()
-
-
 def populate(model: bytes, metadata: bytes, labels: list[str]) -> bytes:
     """`model` with `metadata` as its TFLITE_METADATA buffer (replacing one it had) and the
     label file packed after it."""
     from ai_edge_litert import schema_py_generated as schema
 
-    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    tree = flatbuffer.parse(model)
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(metadata, np.uint8)
     tree.buffers = list(tree.buffers or [])
@@ -151,12 +138,7 @@ def populate(model: bytes, metadata: bytes, labels: list[str]) -> bytes:
     entry.name = METADATA_NAME
     entry.buffer = len(tree.buffers) - 1
     tree.metadata = [*entries, entry]
-    for kept in tree.buffers:  # numpy arrays, so that the aligned vectors are used
-        if kept.data is not None and not isinstance(kept.data, np.ndarray):
-            kept.data = np.asarray(kept.data, np.uint8)
-    builder = _AlignedBuilder(len(model) + len(metadata) + 1024)
-    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
-    packed = io.BytesIO(bytes(builder.Output()))
+    packed = io.BytesIO(flatbuffer.pack(tree, len(model) + len(metadata) + 1024))
     packed.seek(0, io.SEEK_END)
     with zipfile.ZipFile(packed, "a") as archive:
         archive.writestr(LABEL_FILE, "\n".join(labels) + "\n")
