@@ -244,7 +244,7 @@ def test_a_variant_slower_than_float32_is_flagged(exported):
 
     variants = {"float32": {"latency": {"1_thread": timing(1.0), "2_threads": timing(0.6)}},
                 "int8": {"latency": {"1_thread": timing(1.3), "2_threads": timing(0.5)}},
-                "float16": {"latency": {"1_thread": timing(0.9)}}}
+                "float16": {"latency": {"1_thread": timing(1.04)}}}  # within the noise
     assert slower_than_float32(variants) == {"int8": ["1_thread"]}
     report = json.load(open(exported / "report.json"))
     assert "features:" in report["machine"] and "slower_than_float32" in report
