@@ -7,6 +7,7 @@
 
 from keras_resnet import preprocessing, weights
 from keras_resnet.builder import ResNet, build_args
+from keras_resnet.features import feature_model
 from keras_resnet.flops import count_depth, count_flops, count_trainable_params
 from keras_resnet.layers import ZeroPadChannels
 from keras_resnet.models import (
@@ -50,6 +51,7 @@ __all__ = [
     "ResNet18", "ResNet20", "ResNet32", "ResNet34", "ResNet44", "ResNet50", "ResNet50V2",
     "ResNet56", "ResNet101", "ResNet101V2", "ResNet110", "ResNet152", "ResNet152V2", "ResNet1202",
     "ResNet", "ZeroPadChannels", "build_args", "build_resnet", "cifar_resnet", "count_depth",
-    "count_flops", "count_trainable_params", "decode_predictions", "get_model", "list_models",
+    "count_flops", "count_trainable_params", "decode_predictions", "feature_model", "get_model",
+    "list_models",
     "preprocess_input", "preprocessing", "weights",
 ]

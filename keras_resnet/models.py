@@ -12,6 +12,7 @@ import keras
 
 from keras_resnet import registry
 from keras_resnet.builder import build_network
+from keras_resnet.features import feature_model
 from keras_resnet.preprocessing import PREPROCESSING, with_preprocessing
 from keras_resnet.specs import ArchSpec, arch_name, cifar_spec
 from keras_resnet.weights import load_weights, resolve
@@ -35,12 +36,14 @@ class ResNetKwargs(TypedDict, total=False):
     kernel_initializer: str
     zero_init_residual: bool
     include_preprocessing: bool | str
+    features_only: bool
 
 
 
 def build_resnet(spec: ArchSpec, *, residual: bool = True,
                  weights: str | os.PathLike | None = None, input_tensor: Any = None,
-                 include_preprocessing: bool | str = False, **kwargs) -> keras.Model:
+                 include_preprocessing: bool | str = False, features_only: bool = False,
+                 **kwargs) -> keras.Model:
     """The network `spec` describes, with keras.applications' signature: built first
     (`keras_resnet.builder.ResNet`, whose arguments `kwargs` are), then `weights` loaded.
 
@@ -55,10 +58,18 @@ def build_resnet(spec: ArchSpec, *, residual: bool = True,
             RGB pixel values 0..255: True for what the pretrained `weights` expect, or a key
             of `keras_resnet.preprocessing.PREPROCESSING` ("caffe", "tf", "torch",
             "cifar10"). The network is nested inside, under its own name.
+        features_only: return the per-stage feature maps, a dict ``{"conv2": ..., ...}``
+            (`keras_resnet.features.feature_model`), instead of the classifier: the network
+            is built without its top, and the weights' top is not loaded.
         **kwargs: include_top, input_shape, pooling, classes, classifier_activation, name,
             shortcut, bottleneck_stride, bn_momentum, kernel_initializer, zero_init_residual
             (see `keras_resnet.builder.ResNet`).
     """
+    if features_only:
+        if kwargs.get("include_top") or kwargs.get("pooling"):
+            raise ValueError("features_only=True returns the stages' feature maps: leave "
+                             "include_top and pooling unset.")
+        kwargs["include_top"] = False
     if input_tensor is not None:
         channels = input_tensor.shape[-1]
     else:
@@ -70,6 +81,8 @@ def build_resnet(spec: ArchSpec, *, residual: bool = True,
     model = build_network(spec, residual=residual, input_tensor=input_tensor, **kwargs)
     if weights is not None:
         load_weights(model, row if row is not None else weights)
+    if features_only:
+        model = feature_model(model)
     if preprocessing is not None:
         model = with_preprocessing(model, preprocessing)
     return model

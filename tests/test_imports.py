@@ -21,7 +21,7 @@ FLOORS = [
     {"specs", "layers", "paper"},
     {"preprocessing", "flops", "blocks"},
     {"builder"},
-    {"registry"},
+    {"registry", "features"},
     {"weights.table"},
     {"weights.download", "weights.keras_h5", "weights.torch_checkpoint"},
     {"weights.keras_applications"},
