@@ -312,6 +312,32 @@ def test_preprocessing_inside_uint8_io_and_logits(model_file, tmp_path):
     assert agreement >= 0.8, (tops, [labels[i] for i in ours])
 
 
+def test_feature_maps_export_with_one_output_per_stage(tmp_path):
+    """--features: the backbone's SavedModel and .tflite files output conv2..conv4 by name,
+    float32 within 1e-4 of each map's scale from Keras."""
+    out = tmp_path / "features"
+    result = export("--model=resnet20", "--weights=cifar10", "--features",
+                    f"--output_dir={out}", "--quantize=float32,int8", "--random_calibration",
+                    "--calibration_samples=8", "--latency_runs=2")
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.load(open(out / "report.json"))
+    assert report["outputs"] == {"conv2": [32, 32, 16], "conv3": [16, 16, 32],
+                                 "conv4": [8, 8, 64]}
+    float32 = report["variants"]["float32"]
+    for stage, diff in float32["max_abs_diff"].items():
+        assert diff <= 1e-4 * float32["max_abs_keras"][stage], stage
+    from ai_edge_litert.interpreter import Interpreter
+
+    for name in ("model_float32.tflite", "model_int8.tflite"):
+        runner = Interpreter(model_path=str(out / name)).get_signature_runner()
+        assert sorted(runner.get_output_details()) == ["conv2", "conv3", "conv4"], name
+    assert "| conv2 | conv3 | conv4 |" in (out / "report.md").read_text()
+    refused = export("--model=resnet20", "--features", f"--output_dir={tmp_path / 'qat'}",
+                     "--quantize=qat")
+    assert refused.returncode != 0 and "--features exports float32" in refused.stderr
+    assert not (tmp_path / "qat").exists()  # refused before anything was written
+
+
 @pytest.mark.parametrize("args,message", [
     (["--model_file=/nonexistent.keras"], "no model file"),
     (["--quantize=float32,int4"], "--quantize takes"),

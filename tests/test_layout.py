@@ -24,6 +24,8 @@ COVERED_BY = {
                                             "the numpy path's device-side augmentation"),
     "keras_resnet/export/flatbuffer.py": ("test_export_metadata.py", "every metadata write "
                                           "parses and packs a model"),
+    "keras_resnet/export/feature_maps.py": ("test_export_run.py", "a backbone exported end "
+                                            "to end"),
     "keras_resnet/export/converter.py": ("test_export_run.py", "every variant end to end"),
     "keras_resnet/export/verify.py": ("test_export_run.py", "the report of every export"),
     "keras_resnet/export/report.py": ("test_export_run.py", "report.json and report.md"),

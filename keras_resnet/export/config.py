@@ -59,6 +59,10 @@ class ExportConfig:
         "0..255 (what mobile runtimes need: MediaPipe normalizes with one mean and std for "
         "all channels, and these statistics are per channel). --noinclude_preprocessing "
         "leaves it to the app (written in the file's metadata and preprocessing.json).")
+    features: bool = field(
+        False, help="Export the backbone instead of the classifier: the per-stage feature "
+        "maps (keras_resnet.feature_model, conv2 ... conv5), one output each, compared with "
+        "Keras' per output; variants float32, float16, dynamic, int8.")
     scores: str = field(
         "probabilities", help="What the model outputs: class probabilities (a softmax at the "
         "end, what mobile classifiers such as MediaPipe's show as scores) or logits.",

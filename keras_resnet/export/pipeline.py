@@ -140,7 +140,8 @@ def set_batchnorm_statistics(model: keras.Model, images: np.ndarray) -> None:
             layer.momentum = momentum
 
 
-def _check_output_dir(path: str) -> None:
+def check_output_dir(path: str) -> None:
+    """ValueError when `path` cannot be made or written to."""
     try:
         os.makedirs(path, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".tmp-probe-"):
@@ -172,7 +173,7 @@ def run(source: Source, config: ExportConfig) -> dict:
     """The whole export; returns the report (also written to config.output_dir)."""
     output_dir = config.output_dir
     _check(source, config)
-    _check_output_dir(output_dir)
+    check_output_dir(output_dir)
     model = source.model
     height, width = serving.check_fixed_size(model)
     mean, std = source.mean_std()

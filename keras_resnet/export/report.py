@@ -60,7 +60,34 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def features_markdown(report: dict) -> str:
+    """A backbone export: per variant, each stage's largest difference from Keras."""
+    variants = report["variants"]
+    base = variants.get("float32", {})
+    stages = list(report["outputs"])
+    lines = [f"# Export report: {report['model']} feature maps", "",
+             f"Source: `{report['source']}`. Input {report['input_shape']}, preprocessing "
+             f"{'inside' if report['preprocessing']['included'] else 'outside'} the model. "
+             f"Outputs: " + ", ".join(f"{s} {report['outputs'][s]}" for s in stages)
+             + f". Compared with Keras on {report['eval']['description']}: largest |Δ| "
+             "/ the largest |value| of that map in Keras.", "",
+             "| variant | size (bytes) | × float32 | " + " | ".join(stages)
+             + " | latency 1 thread (median / p90 ms) |",
+             "|---" * (4 + len(stages)) + "|"]
+    for name, v in variants.items():
+        ratio = f"{v['bytes'] / base['bytes']:.3f}" if base else "—"
+        diffs = " | ".join(f"{v['max_abs_diff'][s]:.2e} / {v['max_abs_keras'][s]:.3g}"
+                           for s in stages)
+        lat = v["latency"]["1_thread"]
+        lines.append(f"| {name} | {v['bytes']:,} | {ratio} | {diffs} | "
+                     f"{lat['median_ms']:.3f} / {lat['p90_ms']:.3f} |")
+    lines += ["", f"Machine: {report['machine']}; LiteRT XNNPACK, batch 1, "
+              f"{report['latency_runs']} timed runs."]
+    return "\n".join(lines) + "\n"
+
+
 def write(report: dict, output_dir: str) -> None:
     """Writes report.json and report.md into `output_dir` (each atomically)."""
     write_text(os.path.join(output_dir, "report.json"), json.dumps(report, indent=2) + "\n")
-    write_text(os.path.join(output_dir, "report.md"), markdown(report))
+    text = features_markdown(report) if report.get("kind") == "features" else markdown(report)
+    write_text(os.path.join(output_dir, "report.md"), text)

@@ -32,7 +32,13 @@ def main(argv: list[str]) -> int:
     from keras_resnet.export import pipeline
 
     try:
-        report = pipeline.run(pipeline.Source.from_config(config), config)
+        source = pipeline.Source.from_config(config)
+        if config.features:
+            from keras_resnet.export import feature_maps
+
+            report = feature_maps.run(source, config)
+        else:
+            report = pipeline.run(source, config)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

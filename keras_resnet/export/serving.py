@@ -57,14 +57,17 @@ def check_fixed_size(model: keras.Model) -> tuple[int, int]:
     return shape[1], shape[2]
 
 
-def write_saved_model(model: keras.Model, path: str, output_name: str) -> None:
-    """Writes `model`'s SavedModel, its output named `output_name`, to the folder `path`,
-    replacing it only once complete."""
+def write_saved_model(model: keras.Model, path: str, output_name: str | None) -> None:
+    """Writes `model`'s SavedModel, its output named `output_name` (None: a model whose
+    output is a dict, one output per key), to the folder `path`, replacing it only once
+    complete."""
     height, width = check_fixed_size(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     spec = tf.TensorSpec((None, height, width, 3), tf.float32, name=INPUT_NAME)
-    archive.add_endpoint("serving_default", lambda image: {output_name: model(image)}, [spec])
+    endpoint = (model if output_name is None
+                else (lambda image: {output_name: model(image)}))
+    archive.add_endpoint("serving_default", endpoint, [spec])
     parent = os.path.dirname(os.path.abspath(path))
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-saved_model-")
     try:
