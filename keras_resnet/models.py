@@ -77,6 +77,16 @@ def build_resnet(spec: ArchSpec, *, residual: bool = True,
     classes = kwargs.get("classes")
     row = resolve(weights, arch_name(spec, residual), channels, kwargs.get("include_top", True),
                   spec.default_classes if classes is None else classes)
+    if row is not None and row.bottleneck_stride is not None:
+        given = kwargs.get("bottleneck_stride")
+        if given is not None and given != row.bottleneck_stride:
+            layout = {"1x1": "v1, the paper's", "3x3": "v1.5, torchvision's"}
+            raise ValueError(
+                f"weights={weights!r} of {row.model} were trained with the stride in the "
+                f"{row.bottleneck_stride} conv ({layout[row.bottleneck_stride]} layout), and "
+                f"the model asks for bottleneck_stride={given!r}: set "
+                f"bottleneck_stride={row.bottleneck_stride!r} (or leave it unset).")
+        kwargs["bottleneck_stride"] = row.bottleneck_stride
     preprocessing = _preprocessing_mode(include_preprocessing, row, weights)
     model = build_network(spec, residual=residual, input_tensor=input_tensor, **kwargs)
     if weights is not None:

@@ -26,10 +26,13 @@ def _human(n: float) -> str:
 
 
 def _published(name: str) -> str:
-    from keras_resnet.weights.table import PRETRAINED
+    """The model's tags with their accuracy, the best ImageNet one marked."""
+    from keras_resnet.weights.table import PRETRAINED, best_tag
 
     rows = [row for (model, _, top), row in sorted(PRETRAINED.items()) if model == name and top]
-    return "; ".join(f"`{row.tag}`: {row.accuracy}" for row in rows) or "—"
+    best = best_tag(name) if len({row.tag for row in rows}) > 1 else None
+    return "; ".join(f"`{row.tag}`: {row.accuracy}" + (" (best)" if row.tag == best else "")
+                     for row in rows) or "—"
 
 
 def summary_rows(pattern: str = "*", layers: bool = False,

@@ -142,6 +142,23 @@ def test_a_fine_tuning_run_trains_and_saves(image_folder, tmp_path):
                                   shipped.get_layer("conv2_block1_1_conv").get_weights()[0])
 
 
+def test_the_run_is_built_in_the_layout_of_its_weights(image_folder, tmp_path):
+    """Weights of torchvision's v1.5 layout (stride in the 3x3 conv) make the run's ResNet-50
+    v1.5 too: the kernels alone would also fit the paper's layout, and compute another net."""
+    from keras_resnet.train.model import backbone_of, build_model
+
+    donor = keras_resnet.ResNet50(input_shape=(32, 32, 3), classes=3,
+                                  classifier_activation=None, bottleneck_stride="3x3")
+    path = str(tmp_path / "donor.keras")
+    donor.save(path)
+    assert finetune.read("resnet50", path).layout == {"bottleneck_stride": "3x3"}
+    cfg = TrainConfig(model="resnet50", dataset=f"folder:{image_folder}",
+                      model_dir=str(tmp_path / "run"), image_size=32, batch_size=6,
+                      val_fraction=0.25, weights=path, normalization="cifar10")
+    model = backbone_of(build_model(data_plan.prepare(cfg)))
+    assert keras_resnet.build_args(model)["bottleneck_stride"] == "3x3"
+
+
 class _StopError(Exception):
     pass
 

@@ -28,10 +28,10 @@ def sha256(path) -> str:
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
-def serve_row(monkeypatch, model, include_top, url, file_hash):
-    row = dataclasses.replace(table.PRETRAINED[(model, "imagenet", include_top)], url=url,
-                              file_hash=file_hash)
-    monkeypatch.setitem(table.PRETRAINED, (model, "imagenet", include_top), row)
+def serve_row(monkeypatch, model, include_top, url, file_hash, tag="imagenet", **changes):
+    row = dataclasses.replace(table.PRETRAINED[(model, tag, include_top)], url=url,
+                              file_hash=file_hash, **changes)
+    monkeypatch.setitem(table.PRETRAINED, (model, tag, include_top), row)
     return row
 
 
@@ -318,6 +318,56 @@ def test_torchvision_checkpoint_downloads_and_converts(server, monkeypatch, rng)
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
                     reason="the fake torch modules would shadow the real torch")
+def test_torchvision_v2_weights_load_in_the_v15_layout_with_size_and_hash_checked(
+        server, monkeypatch, rng):
+    """weights="imagenet_torchvision" (IMAGENET1K_V2) builds the stride-in-3x3 layout by
+    itself, refuses the paper's v1 layout naming the argument, and checks the file's hash
+    prefix and its published size."""
+    folder, base = server
+    keras.utils.set_random_seed(0)
+    source = keras_resnet.ResNet50(input_shape=(64, 64, 3), classifier_activation=None,
+                                   bottleneck_stride="3x3")
+    for layer in source.layers:  # BatchNorm statistics of trained weights, not the identity
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = layer.get_weights()
+            layer.set_weights([gamma, beta, rng.normal(0, 0.1, mean.shape),
+                               rng.uniform(0.5, 1.5, var.shape)])
+    path = folder / "resnet50-00000000.pth"
+    write_torch_zip(path, torch_state_dict_of(source))
+    size_mib = round(path.stat().st_size / 2**20, 3)
+    serve_row(monkeypatch, "resnet50", True, base + path.name, sha256(path)[:8],
+              tag="imagenet_torchvision", size_mib=size_mib)
+    ours = keras_resnet.ResNet50(weights="imagenet_torchvision", input_shape=(64, 64, 3),
+                                 classifier_activation=None)
+    assert keras_resnet.build_args(ours)["bottleneck_stride"] == "3x3"
+    x = rng.normal(size=(2, 64, 64, 3)).astype("float32")
+    want = source.predict(x, verbose=0)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want,
+                               atol=1e-4 * max(1.0, np.abs(want).max()))
+    with pytest.raises(ValueError, match=r"stride in the 3x3 conv \(v1.5, torchvision's layout\)"
+                                         r".*set bottleneck_stride='3x3'"):
+        keras_resnet.ResNet50(weights="imagenet_torchvision", bottleneck_stride="1x1")
+    with pytest.raises(ValueError, match=r"trained with the stride in the 1x1 conv"):
+        keras_resnet.ResNet50(weights="imagenet", bottleneck_stride="3x3")
+    os.remove(os.path.join(os.environ["KERAS_HOME"], "models", "keras_resnet", path.name))
+    serve_row(monkeypatch, "resnet50", True, base + path.name, sha256(path)[:8],
+              tag="imagenet_torchvision", size_mib=size_mib + 0.01)
+    with pytest.raises(ValueError, match=r"its publisher states .* MiB"):
+        keras_resnet.ResNet50(weights="imagenet_torchvision", input_shape=(64, 64, 3))
+
+
+def test_the_best_tag_is_torchvisions_new_recipe_where_it_exists():
+    assert table.best_tag("resnet50") == "imagenet_torchvision"
+    assert table.best_tag("resnet18") == "imagenet" and table.best_tag("resnet20") is None
+    for model in ("resnet50", "resnet101", "resnet152"):
+        row = table.PRETRAINED[(model, "imagenet_torchvision", True)]
+        assert row.url.startswith(table.TORCHVISION) and len(row.file_hash) == 8
+        assert row.top1 > 80 and row.size_mib > 90 and row.bottleneck_stride == "3x3"
+        assert row.eval_transform == "resize 232 (bilinear), center crop 224"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None,
+                    reason="the fake torch modules would shadow the real torch")
 def test_a_malicious_checkpoint_is_refused_without_running_it(tmp_path):
     marker = tmp_path / "pwned"
 
@@ -363,7 +413,9 @@ def test_views_inside_the_storage_and_big_endian_files_read_right(tmp_path):
 
 
 @pytest.mark.parametrize("name,options", [("resnet18", {}), ("resnet34", {}),
-                                          ("resnet50", {"bottleneck_stride": "3x3"})])
+                                          ("resnet50", {"bottleneck_stride": "3x3"}),
+                                          ("resnet101", {"bottleneck_stride": "3x3"}),
+                                          ("resnet152", {"bottleneck_stride": "3x3"})])
 def test_torchvision_forward_pass_matches_where_torch_is_installed(name, options, tmp_path):
     torch = pytest.importorskip("torch", reason="torch is not installed here (GPU machine)")
     torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")

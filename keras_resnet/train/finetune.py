@@ -38,6 +38,9 @@ class Pretrained:
     classes: int | None
     preprocessing: str | None
     description: str
+    #: Build arguments the weights need beyond the architecture's defaults (e.g. torchvision's
+    #: v1.5 layout: {"bottleneck_stride": "3x3"}); the run's model is built with them.
+    layout: dict = dataclasses.field(default_factory=dict)
 
 
 def stage_names(model: str) -> list[str]:
@@ -117,7 +120,8 @@ def read(model: str, weights: str) -> Pretrained:
             raise ValueError(f"--weights={weights} holds a {found}, and the run trains a "
                              f"{entry.name}; give weights of the same architecture.")
         classes = args["classes"] if args["include_top"] else None
-        return Pretrained(_arrays(donor), classes, None, weights)
+        return Pretrained(_arrays(donor), classes, None, weights,
+                          {"bottleneck_stride": args["bottleneck_stride"]})
     if weights.endswith(WEIGHTS_SUFFIX):
         classes = _head_classes(weights)
         top = {"classes": classes} if classes else {"include_top": False}
@@ -131,8 +135,9 @@ def read(model: str, weights: str) -> Pretrained:
     arrays = _arrays(donor)
     if row.preprocessing == "caffe":  # BGR in: the first conv takes RGB from here on
         arrays = rgb_first_conv(arrays)
+    layout = {"bottleneck_stride": row.bottleneck_stride} if row.bottleneck_stride else {}
     return Pretrained(arrays, row.classes, row.preprocessing,
-                      f"{entry.name} {weights!r} weights ({row.accuracy or row.url})")
+                      f"{entry.name} {weights!r} weights ({row.accuracy or row.url})", layout)
 
 
 def rgb_first_conv(arrays: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:

@@ -61,6 +61,8 @@ def build_model(plan: Plan) -> keras.Model:
         kwargs = {"shortcut": cfg.shortcut} if cfg.shortcut else {}
         if cfg.zero_init_residual:
             kwargs["zero_init_residual"] = True
+        if pretrained is not None:
+            kwargs.update(pretrained.layout)  # e.g. torchvision's v1.5 bottleneck stride
         model = keras_resnet.get_model(cfg.model, input_shape=(cfg.image_size, cfg.image_size, 3),
                                        classes=plan.num_classes, classifier_activation=None,
                                        **kwargs)

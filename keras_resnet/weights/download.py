@@ -35,6 +35,11 @@ def sha256(path: str) -> str:
 CACHE_SUBDIR = os.path.join("models", "keras_resnet")
 
 
+def size_matches(size: int, size_mib: float) -> bool:
+    """Whether `size` bytes rounds to `size_mib` MiB at 3 decimals (the publisher's figure)."""
+    return abs(size / 2**20 - size_mib) <= 0.0005 + 1e-9
+
+
 def _keras_home() -> str:
     """Keras' cache root, as Keras picks it: $KERAS_HOME, else ~/.keras."""
     return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
@@ -62,6 +67,10 @@ def fetch(row: PretrainedWeights) -> str:
                                     cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
         if full_hash is None and not sha256(path).startswith(row.file_hash):
             raise ValueError(f"sha256 does not start with {row.file_hash}")
+        if row.size_mib is not None and not size_matches(os.path.getsize(path), row.size_mib):
+            raise ValueError(f"the file has {os.path.getsize(path):,} bytes "
+                             f"({os.path.getsize(path) / 2**20:.3f} MiB); its publisher states "
+                             f"{row.size_mib} MiB")
     except Exception as err:  # noqa: BLE001 (any failure: network, hash, disk)
         for leftover in (target, target + ".part", target + ".tmp"):
             if os.path.exists(leftover):
