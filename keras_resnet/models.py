@@ -16,6 +16,7 @@ from keras_resnet.features import feature_model
 from keras_resnet.preprocessing import PREPROCESSING, with_preprocessing
 from keras_resnet.specs import ArchSpec, arch_name, cifar_spec
 from keras_resnet.weights import load_weights, resolve
+from keras_resnet.weights.load import KERAS_HUB
 from keras_resnet.weights.table import PretrainedWeights
 
 
@@ -77,16 +78,20 @@ def build_resnet(spec: ArchSpec, *, residual: bool = True,
     classes = kwargs.get("classes")
     row = resolve(weights, arch_name(spec, residual), channels, kwargs.get("include_top", True),
                   spec.default_classes if classes is None else classes)
-    if row is not None and row.bottleneck_stride is not None:
+    needed = row.bottleneck_stride if row is not None else None
+    if (isinstance(weights, str) and weights.startswith(KERAS_HUB)
+            and spec.block == "bottleneck"):
+        needed = "3x3"  # keras-hub's v1 bottleneck strides in the 3x3 conv
+    if needed is not None:
         given = kwargs.get("bottleneck_stride")
-        if given is not None and given != row.bottleneck_stride:
+        if given is not None and given != needed:
             layout = {"1x1": "v1, the paper's", "3x3": "v1.5, torchvision's"}
             raise ValueError(
-                f"weights={weights!r} of {row.model} were trained with the stride in the "
-                f"{row.bottleneck_stride} conv ({layout[row.bottleneck_stride]} layout), and "
-                f"the model asks for bottleneck_stride={given!r}: set "
-                f"bottleneck_stride={row.bottleneck_stride!r} (or leave it unset).")
-        kwargs["bottleneck_stride"] = row.bottleneck_stride
+                f"weights={weights!r} were trained with the stride in the {needed} conv "
+                f"({layout[needed]} layout), and the model asks for "
+                f"bottleneck_stride={given!r}: set bottleneck_stride={needed!r} (or leave "
+                "it unset).")
+        kwargs["bottleneck_stride"] = needed
     preprocessing = _preprocessing_mode(include_preprocessing, row, weights)
     model = build_network(spec, residual=residual, input_tensor=input_tensor, **kwargs)
     if weights is not None:

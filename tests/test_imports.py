@@ -24,7 +24,7 @@ FLOORS = [
     {"registry", "features"},
     {"weights.table"},
     {"weights.download", "weights.keras_h5", "weights.torch_checkpoint"},
-    {"weights.keras_applications"},
+    {"weights.keras_applications", "weights.keras_hub"},
     {"weights.load"},
     {"weights"},
     {"models"},

@@ -17,6 +17,8 @@ from keras_resnet.weights.download import fetch
 from keras_resnet.weights.table import PRETRAINED, PretrainedWeights, find
 
 WEIGHTS_SUFFIX = keras_h5.WEIGHTS_SUFFIX
+#: `weights=` values that load a keras-hub preset (`keras_resnet.weights.keras_hub`).
+KERAS_HUB = "keras_hub:"
 
 
 def is_pretrained_tag(weights: object) -> bool:
@@ -43,6 +45,14 @@ def resolve(weights: object, model: str, channels: int | None, include_top: bool
                 "Use include_top=False (and a head of your own) for other classes.")
         return row
     known = sorted({tag for _, tag, _ in PRETRAINED})
+    if isinstance(weights, str) and weights.startswith(KERAS_HUB):
+        if not weights[len(KERAS_HUB):]:
+            raise ValueError(f"weights={weights!r}: name a keras-hub preset after "
+                             f"'{KERAS_HUB}', e.g. '{KERAS_HUB}resnet_50_imagenet'.")
+        if channels != 3:
+            raise ValueError(f"weights={weights!r} were trained on RGB images, so the input "
+                             f"must have 3 channels; got {channels}.")
+        return None
     if not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights must be None, a tag ({', '.join(known)}) or a path; got "
                          f"{type(weights).__name__}.")
@@ -60,6 +70,10 @@ def load_weights(model: keras.Model, weights: str | os.PathLike | PretrainedWeig
     """Loads a table row's weights, or a ``.weights.h5`` file, into the built `model`."""
     if isinstance(weights, PretrainedWeights):
         _load_row(model, weights)
+    elif isinstance(weights, str) and weights.startswith(KERAS_HUB):
+        from keras_resnet.weights.keras_hub import load_preset
+
+        load_preset(model, weights[len(KERAS_HUB):])
     else:
         keras_h5.load_weights_file(model, os.fspath(weights))
 
