@@ -27,6 +27,12 @@ class FolderSplit:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def without(self, paths: set[str]) -> FolderSplit:
+        """This split less the files in `paths`."""
+        keep = [i for i, path in enumerate(self.paths) if path not in paths]
+        return FolderSplit(tuple(self.paths[i] for i in keep), self.labels[keep],
+                           self.class_names)
+
     def sample(self, count: int, seed: int = 0) -> FolderSplit:
         """`count` files drawn without replacement by `seed`, in their original order (every
         class represented, not the first classes); the split itself if it has no more."""

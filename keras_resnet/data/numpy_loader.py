@@ -41,6 +41,33 @@ def _decode(path: str, size: int) -> np.ndarray:
         raise ValueError(f"cannot decode image {path!r}: {err}") from None
 
 
+#: The most pixels an image may have (Pillow's own decompression-bomb threshold): a larger
+#: one would take gigabytes to decode, and no classifier input needs it.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+
+
+def _problem(path: str) -> str | None:
+    """Why `path` cannot be decoded (empty, truncated, not an image, too large), or None."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return f"{width}x{height} pixels, more than {MAX_PIXELS:,}"
+            image.draft("RGB", (64, 64))  # JPEG: the whole stream at 1/8 scale, much faster
+            image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def unreadable(split: FolderSplit, threads: int | None = None) -> list[tuple[str, str]]:
+    """[(path, why)] of the files of `split` that do not decode (each file is decoded once,
+    by Pillow, at reduced scale where the format allows), in the split's order."""
+    with ThreadPoolExecutor(threads or min(8, os.cpu_count() or 1)) as pool:
+        problems = list(pool.map(_problem, split.paths))
+    return [(path, why) for path, why in zip(split.paths, problems, strict=True) if why]
+
+
 def decode_split(split: FolderSplit, image_size: int,
                  threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All images of `split` as one ``(n, size, size, 3)`` uint8 array (resized with bilinear

@@ -84,6 +84,14 @@ class TrainConfig:
         "expect; else the dataset's own if known, else ImageNet's.",
         choices=("auto", *INPUT_STATISTICS),
     )
+    bad_images: str = _field(
+        "refuse",
+        help="folder: datasets are checked before training (every image decoded once by "
+        "Pillow). refuse: stop with the list of images that do not decode (empty, truncated, "
+        "not an image, over Pillow's pixel limit); skip: train without them, saying how many "
+        "and which.",
+        choices=("refuse", "skip"),
+    )
     val_fraction: float = _field(
         0.1,
         help="folder: datasets without split folders hold out this fraction of each "

@@ -90,9 +90,38 @@ def _folder_splits(cfg: TrainConfig):
     if "val" not in splits:
         raise ValueError(f"{cfg.dataset} has split folders but no 'val' (or 'validation').")
     train, val = splits["train"], splits["val"]
+    train, val = _without_bad_images(cfg, train, val)
     if not len(train) or not len(val):
         raise ValueError(f"{cfg.dataset}: the train or val split is empty.")
     return train, val
+
+
+#: How many bad images a message names (the count is always complete).
+SHOWN_BAD_IMAGES = 10
+
+
+def _without_bad_images(cfg: TrainConfig, train, val):
+    """The splits, checked image by image: refused, or less the images that do not decode
+    (--bad_images), so that no epoch dies on one mid-run."""
+    from keras_resnet.data.numpy_loader import unreadable
+
+    start = time.perf_counter()
+    bad = unreadable(train) + unreadable(val)
+    seconds = time.perf_counter() - start
+    if not bad:
+        if seconds > 5:
+            print(f"checked {len(train) + len(val)} images in {seconds:.0f} s: all decode")
+        return train, val
+    shown = "; ".join(f"{path} ({why})" for path, why in bad[:SHOWN_BAD_IMAGES])
+    more = f"; and {len(bad) - SHOWN_BAD_IMAGES} more" if len(bad) > SHOWN_BAD_IMAGES else ""
+    if cfg.bad_images == "refuse":
+        raise ValueError(f"{len(bad)} image(s) of {cfg.dataset} do not decode: {shown}{more}. "
+                         "Replace or remove them, or pass --bad_images=skip to train without "
+                         "them.")
+    print(f"--bad_images=skip: training without {len(bad)} image(s) that do not decode: "
+          f"{shown}{more}")
+    paths = {path for path, _ in bad}
+    return train.without(paths), val.without(paths)
 
 
 def _tf_sources(cfg: TrainConfig):
