@@ -39,5 +39,25 @@ def test_file_digest_is_size_and_sha256(tmp_path):
         12000, hashlib.sha256(b"keras-resnet" * 1000).hexdigest())
 
 
+def test_the_file_and_its_folder_reach_the_disk_before_and_after_the_rename(tmp_path,
+                                                                            monkeypatch):
+    """fsync of the complete temporary file, then of the folder once the rename is done: a
+    power loss keeps the old file or the new one, not an empty name."""
+    synced = []
+    real = os.fsync
+
+    def record(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    target = tmp_path / "out.txt"
+    atomic_io.write_text(str(target), "hello")
+    assert target.read_text() == "hello"
+    temporaries = [p for p in synced if os.path.basename(p).startswith(".tmp-")]
+    assert temporaries and synced.index(temporaries[0]) < synced.index(str(target))
+    assert str(tmp_path) in synced[synced.index(str(target)):]  # the folder, after the rename
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

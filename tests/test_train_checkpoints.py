@@ -33,6 +33,29 @@ def test_save_restore_round_trip_with_optimizer_state(tmp_path):
     np.testing.assert_array_equal(fresh.get_weights()[0], model.get_weights()[0])
 
 
+def test_a_full_disk_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
+    """The writer fails half way (ENOSPC, as a full disk does): a clear error names the
+    checkpoint kept, the index still names it, and no temporary file is left."""
+    import errno
+
+    model = tiny_model()
+    model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, batch_size=2, verbose=0)
+    checkpoints.save(model, str(tmp_path), step=2, epoch=1)
+    before = {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)}
+
+    def fill_the_disk(path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"\0" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model, "save_weights", fill_the_disk)
+    with pytest.raises(checkpoints.CheckpointWriteError,
+                       match=r"No space left on device.*ckpt-2.weights.h5 \(step 2\), is intact"):
+        checkpoints.save(model, str(tmp_path), step=4, epoch=2)
+    assert {f: (tmp_path / f).read_bytes() for f in os.listdir(tmp_path)} == before
+    assert checkpoints.restore(tiny_model(), str(tmp_path)) == 2
+
+
 def test_restore_without_checkpoint_and_with_a_missing_file(tmp_path):
     assert checkpoints.restore(tiny_model(), str(tmp_path)) == 0
     (tmp_path / "checkpoint.json").write_text('{"file": "ckpt-9.weights.h5", "step": 9}')

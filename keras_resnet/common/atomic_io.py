@@ -1,5 +1,8 @@
 """Writing files so that a reader never sees half of one: a temporary file beside the target,
-renamed onto it only once complete. Checkpoints, exports and packaged weights go through here."""
+flushed to the disk and renamed onto it only once complete, then the folder flushed, so that a
+power loss leaves the old file or the new one. Checkpoints, exports and packaged weights go
+through here. A write that fails (a full disk) removes its temporary file and leaves the
+previous file as it was."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ import contextlib
 import os
 import tempfile
 
-from keras_resnet.weights.download import sha256
+from keras_resnet.weights.download import sha256, sync
 
-__all__ = ["atomic_path", "file_digest", "remove_stale_temporaries", "write_text"]
+__all__ = ["atomic_path", "file_digest", "remove_stale_temporaries", "sync", "write_text"]
 
 
 @contextlib.contextmanager
@@ -25,7 +28,9 @@ def atomic_path(path: str, suffix: str = ""):
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        sync(tmp)
         os.replace(tmp, path)
+        sync(path)  # the folder's entry: the rename itself
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_resnet.common.atomic_io import sync
 from keras_resnet.preprocessing import with_normalization
 
 INPUT_NAME = "image"
@@ -72,9 +73,11 @@ def write_saved_model(model: keras.Model, path: str, output_name: str | None) ->
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-saved_model-")
     try:
         archive.write_out(tmp, verbose=False)
+        sync(tmp)
         if os.path.exists(path):
             shutil.rmtree(path)
         os.replace(tmp, path)
+        sync(path)
     finally:
         if os.path.exists(tmp):
             shutil.rmtree(tmp)

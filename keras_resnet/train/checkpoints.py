@@ -26,6 +26,10 @@ SEED_FILE = "data_seed.json"
 
 
 
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (the previous one is left as it was)."""
+
+
 def optimizer_step(model: keras.Model) -> int:
     """The optimizer's step count (also for a variable mirrored across replicas)."""
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
@@ -72,8 +76,16 @@ def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 
     previous one used instead."""
     name = f"ckpt-{step}.weights.h5"
     path = os.path.join(model_dir, name)
-    with atomic_path(path, suffix=".weights.h5") as tmp:
-        model.save_weights(tmp)
+    try:
+        with atomic_path(path, suffix=".weights.h5") as tmp:
+            model.save_weights(tmp)
+    except OSError as err:  # a full disk, a lost mount: the previous checkpoint stays
+        kept = _records(model_dir)[:1] if os.path.exists(os.path.join(model_dir, INDEX)) else []
+        raise CheckpointWriteError(
+            f"could not write checkpoint {path} at step {step}: {err}. "
+            + (f"The previous checkpoint, {kept[0]['file']} (step {kept[0]['step']}), is "
+               "intact: free space and rerun the same command to resume from it."
+               if kept else "No earlier checkpoint exists: free space and rerun.")) from None
     size, sha256 = file_digest(path)
     try:
         previous = _records(model_dir)[:1]

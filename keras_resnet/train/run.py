@@ -85,6 +85,7 @@ def main(argv: list[str]) -> int:
         _split_cpu(FLAGS.logical_cpus)
     from keras_resnet.train import data_plan, evaluation, loop
     from keras_resnet.train.callbacks import NonFiniteLossError
+    from keras_resnet.train.checkpoints import CheckpointWriteError
     from keras_resnet.train.distribute import make_distribution
     from keras_resnet.train.model import resolved_dtype
 
@@ -121,6 +122,9 @@ def main(argv: list[str]) -> int:
     except NonFiniteLossError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
+    except CheckpointWriteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 4
     print(f"val accuracy {metrics['val_accuracy']:.4f} (top-5 {metrics['val_top5']:.4f}) after "
           f"{metrics['steps']} steps; artifacts in {FLAGS.model_dir}")
     return 0

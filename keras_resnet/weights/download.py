@@ -32,6 +32,24 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def sync(path: str) -> None:
+    """Flushes the file (or every file of the folder) at `path` to the disk, then the folder
+    that holds it, so that a rename onto it survives a power loss, not only a killed process."""
+    paths = [path] if os.path.isfile(path) else [
+        os.path.join(root, name) for root, _, names in os.walk(path) for name in names]
+    for name in paths:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 CACHE_SUBDIR = os.path.join("models", "keras_resnet")
 
 
@@ -67,6 +85,7 @@ def fetch(row: PretrainedWeights) -> str:
                                     cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
         if full_hash is None and not sha256(path).startswith(row.file_hash):
             raise ValueError(f"sha256 does not start with {row.file_hash}")
+        sync(path)
         if row.size_mib is not None and not size_matches(os.path.getsize(path), row.size_mib):
             raise ValueError(f"the file has {os.path.getsize(path):,} bytes "
                              f"({os.path.getsize(path) / 2**20:.3f} MiB); its publisher states "
