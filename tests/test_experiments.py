@@ -169,5 +169,22 @@ def test_training_curve_merges_an_epochs_short_last_window():
     assert loss == pytest.approx([1.0, (25 * 0.8 + 0.2) / 26, 0.6, 0.5])
 
 
+def test_a_dead_worker_does_not_leave_its_peer_waiting_for_ever():
+    """One worker dies (killed); its peer, waiting as a worker does on a gone peer, is
+    stopped after the grace period instead of hanging the run."""
+    import signal
+    import time
+
+    waiting = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    dying = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    start = time.monotonic()
+    dying.send_signal(signal.SIGKILL)
+    codes = runner.wait_for_workers([waiting, dying], grace=1.0, poll=0.1)
+    assert codes == [-signal.SIGTERM, -signal.SIGKILL]
+    assert time.monotonic() - start < 30
+    ok = [subprocess.Popen([sys.executable, "-c", "pass"]) for _ in range(2)]
+    assert runner.wait_for_workers(ok, grace=1.0, poll=0.1) == [0, 0]
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -78,7 +78,9 @@ def make_strategy(distribution: str):
             json.loads(config)
         except json.JSONDecodeError as err:
             raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from None
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        options = tf.distribute.experimental.CommunicationOptions(
+            timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     gpus = tf.config.list_logical_devices("GPU")
     if distribution == "auto":
         return tf.distribute.MirroredStrategy() if gpus else tf.distribute.get_strategy()
@@ -88,6 +90,11 @@ def make_strategy(distribution: str):
     if distribution == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}.")
+
+
+#: How long a multi-worker collective op (a gradient all-reduce) may wait for its peers
+#: before it fails: without it, a worker whose peer died waits for ever.
+COLLECTIVE_TIMEOUT_SECONDS = 600
 
 
 def is_chief(strategy) -> bool:

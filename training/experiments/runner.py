@@ -102,10 +102,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: How long the other workers may run on after one of them failed: a worker whose peer is
+#: gone waits in its collective ops (TensorFlow's own health check ends that only after
+#: minutes, if at all).
+PEER_GRACE_SECONDS = 60
+
+
+def wait_for_workers(procs: list[subprocess.Popen], grace: float = PEER_GRACE_SECONDS,
+                     poll: float = 0.5) -> list[int]:
+    """Waits for every process; once one has failed (non-zero exit, e.g. killed), the others
+    get `grace` seconds to end by themselves and are then terminated (killed if they ignore
+    it). Returns the exit codes (negative: ended by that signal)."""
+    failed_at = None
+    while None in (codes := [p.poll() for p in procs]):  # every process polled each round
+        if failed_at is None and any(code for code in codes if code is not None):
+            failed_at = time.monotonic()
+        if failed_at is not None and time.monotonic() - failed_at > grace:
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            break
+        time.sleep(poll)
+    return [p.returncode for p in procs]
+
+
 def _launch(args: list[str], env: dict[str, str], logs: list[str]) -> list[int]:
     """Runs train.py once per log path: one process, or ``len(logs)``
     MultiWorkerMirroredStrategy processes on 127.0.0.1 (TF_CONFIG each); returns the exit
-    codes."""
+    codes. A worker that dies does not leave the others waiting for it for ever
+    (`wait_for_workers`); the run then resumes from its last checkpoint when launched again."""
     if len(logs) == 1:
         with open(logs[0], "a") as log:
             return [subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -117,7 +148,7 @@ def _launch(args: list[str], env: dict[str, str], logs: list[str]) -> list[int]:
         with open(path, "a") as log:  # the child keeps its own copy of the descriptor
             procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                           env={**env, "TF_CONFIG": json.dumps(config)}))
-    return [p.wait() for p in procs]
+    return wait_for_workers(procs)
 
 
 def train(name: str, flagfile: str, overrides: list[str], out: str,
@@ -146,7 +177,10 @@ def train(name: str, flagfile: str, overrides: list[str], out: str,
             failed = logs[next(i for i, code in enumerate(codes) if code)]
             with open(failed) as log:
                 tail = log.read()[-1500:]
-            raise RuntimeError(f"run {name} failed (exit {codes}); the end of {failed}:\n{tail}")
+            raise RuntimeError(f"run {name} failed (exit codes {codes}; negative: ended by that "
+                               f"signal, e.g. -15 stopped after a peer failed); calling it again "
+                               f"resumes from its last checkpoint in {model_dir}. The end of "
+                               f"{failed}:\n{tail}")
         print(f"[{name}] done in {time.perf_counter() - start:.0f} s", flush=True)
     with open(metrics_path) as f:
         metrics = json.load(f)
