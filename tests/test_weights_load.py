@@ -98,6 +98,44 @@ def test_a_bad_download_fails_clearly_and_leaves_no_file(server, monkeypatch, da
     assert not os.path.exists(cache) or not os.listdir(cache)
 
 
+def _fetch_in_a_process(row_args: tuple, keras_home: str) -> str:
+    import dataclasses as dc  # noqa: F401 (run in a child process)
+
+    os.environ["KERAS_HOME"] = keras_home
+    from keras_resnet.weights.download import fetch
+
+    return fetch(table.PretrainedWeights(*row_args))
+
+
+def test_processes_fetching_one_file_at_once_end_with_one_good_file(server, monkeypatch):
+    import concurrent.futures
+    import multiprocessing
+
+    folder, base = server
+    path = folder / "resnet50_notop.h5"
+    path.write_bytes(os.urandom(3 << 20))
+    row = serve_row(monkeypatch, "resnet50", False, base + path.name, md5(path))
+    args = tuple(getattr(row, f.name) for f in dataclasses.fields(row))
+    home = os.environ["KERAS_HOME"]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=context) as pool:
+        got = list(pool.map(_fetch_in_a_process, [args] * 4, [home] * 4))
+    cache = os.path.join(home, "models", "keras_resnet")
+    assert set(got) == {os.path.join(cache, path.name)}
+    assert os.listdir(cache) == [path.name] and md5(got[0]) == md5(path)
+
+
+def test_an_unwritable_cache_is_a_clear_error(server, monkeypatch, tmp_path):
+    folder, base = server
+    (folder / "w.h5").write_bytes(b"x")
+    serve_row(monkeypatch, "resnet50", False, base + "w.h5", md5(folder / "w.h5"))
+    blocker = tmp_path / "file_not_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("KERAS_HOME", str(blocker))  # makedirs fails below a file
+    with pytest.raises(ValueError, match="the weights cache .* cannot be written .*KERAS_HOME"):
+        keras_resnet.ResNet50(weights="imagenet", include_top=False)
+
+
 def test_only_https_or_loopback_downloads(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     serve_row(monkeypatch, "resnet50", False, "http://example.com/w.h5", "0" * 32)
@@ -306,13 +344,15 @@ def test_torchvision_checkpoint_downloads_and_converts(server, monkeypatch, rng)
     assert read.keys() == state.keys()
     np.testing.assert_array_equal(read["layer2.0.downsample.0.weight"],
                                   state["layer2.0.downsample.0.weight"])
-    serve_row(monkeypatch, "resnet18", True, base + path.name, sha256(path)[:8])
+    serve_row(monkeypatch, "resnet18", True, base + path.name, sha256(path)[:8],
+              size_mib=None)  # a file of other weights than torchvision's published one
     ours = keras_resnet.ResNet18(weights="imagenet", input_shape=(64, 64, 3),
                                  classifier_activation=None)
     x = rng.normal(size=(2, 64, 64, 3)).astype("float32")
     np.testing.assert_allclose(ours.predict(x, verbose=0), source.predict(x, verbose=0),
                                atol=1e-5)
-    serve_row(monkeypatch, "resnet18", False, base + path.name, sha256(path)[:8])
+    serve_row(monkeypatch, "resnet18", False, base + path.name, sha256(path)[:8],
+              size_mib=None)
     keras_resnet.ResNet18(weights="imagenet", include_top=False)  # same file, fc skipped
 
 

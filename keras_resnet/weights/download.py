@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import tempfile
 import urllib.parse
 
 import keras
@@ -67,9 +69,30 @@ def _cache_path(row: PretrainedWeights) -> str:
     return os.path.join(_keras_home(), CACHE_SUBDIR, row.filename)
 
 
+def _problem(path: str, row: PretrainedWeights) -> str | None:
+    """Why the file at `path` is not `row`'s (hash, hash prefix, published size), or None."""
+    if len(row.file_hash) == 32:  # keras.applications publishes md5
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        found = digest.hexdigest()
+    else:
+        found = sha256(path)
+    if not found.startswith(row.file_hash):
+        return f"its hash is {found[:16]}..., the table's {row.file_hash[:16]}..."
+    size = os.path.getsize(path)
+    if row.size_mib is not None and not size_matches(size, row.size_mib):
+        return (f"the file has {size:,} bytes ({size / 2**20:.3f} MiB); its publisher states "
+                f"{row.size_mib} MiB")
+    return None
+
+
 def fetch(row: PretrainedWeights) -> str:
     """The local path of `row`'s file: shipped with the package, or downloaded into the Keras
-    cache and hash-checked. On failure, nothing of it is left in the cache."""
+    cache and checked (hash, published size). The download goes to a name of this process's
+    own and is renamed into place once checked, so processes fetching the same file at once
+    end with one good file; on failure nothing of it is left in the cache."""
     if row.url.startswith("package:"):
         path = os.path.join(PACKAGE_DIR, row.url[len("package:"):])
         if not os.path.isfile(path) or sha256(path) != row.file_hash:
@@ -78,26 +101,32 @@ def fetch(row: PretrainedWeights) -> str:
         return path
     _check_origin(row.url)
     target = _cache_path(row)
-    os.makedirs(os.path.dirname(target), exist_ok=True)  # else get_file falls back to /tmp
-    full_hash = row.file_hash if len(row.file_hash) in (32, 64) else None
+    folder = os.path.dirname(target)
+    if os.path.isfile(target) and _problem(target, row) is None:
+        return target
     try:
-        path = keras.utils.get_file(row.filename, origin=row.url, file_hash=full_hash,
-                                    cache_dir=_keras_home(), cache_subdir=CACHE_SUBDIR)
-        if full_hash is None and not sha256(path).startswith(row.file_hash):
-            raise ValueError(f"sha256 does not start with {row.file_hash}")
+        os.makedirs(folder, exist_ok=True)  # else get_file falls back to /tmp
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-probe-")
+        probe.close()
+    except OSError as err:
+        raise ValueError(f"the weights cache {folder} cannot be written ({err}); set KERAS_HOME "
+                         "to a writable folder, or place a verified copy of "
+                         f"{row.filename} there.") from None
+    part = f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{row.filename}"
+    try:
+        path = keras.utils.get_file(part, origin=row.url, cache_dir=_keras_home(),
+                                    cache_subdir=CACHE_SUBDIR)
+        if problem := _problem(path, row):
+            raise ValueError(problem)
         sync(path)
-        if row.size_mib is not None and not size_matches(os.path.getsize(path), row.size_mib):
-            raise ValueError(f"the file has {os.path.getsize(path):,} bytes "
-                             f"({os.path.getsize(path) / 2**20:.3f} MiB); its publisher states "
-                             f"{row.size_mib} MiB")
+        os.replace(path, target)  # another process's good copy, if any, is replaced by one
+        sync(target)
     except Exception as err:  # noqa: BLE001 (any failure: network, hash, disk)
-        for leftover in (target, target + ".part", target + ".tmp"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        for leftover in os.listdir(folder):
+            if leftover.startswith(part):
+                os.remove(os.path.join(folder, leftover))
         raise ValueError(
             f"could not get the {row.tag} weights of {row.model} from {row.url} into "
             f"{target}: {type(err).__name__}: {err}. Check the network (or place a verified "
             "copy of the file at that path).") from None
-    return path
-
-
+    return target
