@@ -13,6 +13,7 @@ from keras_resnet.features import feature_layers
 from keras_resnet.specs import spec_for
 
 
+@pytest.mark.backend_independent  # shapes; the maps themselves are compared on both below
 @pytest.mark.parametrize("name,size,strides", [
     ("resnet20", 32, {"conv2": 1, "conv3": 2, "conv4": 4}),
     ("resnet18", 64, {"conv2": 4, "conv3": 8, "conv4": 16, "conv5": 32}),
@@ -60,6 +61,7 @@ def test_a_fine_tuned_model_and_a_saved_file_give_the_same_maps(tmp_path, rng):
         np.testing.assert_allclose(got[stage], want[stage], rtol=0, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_bad_requests_are_refused():
     model = keras_resnet.ResNet20()
     with pytest.raises(ValueError, match=r"no stage \['conv5'\] in resnet20: its stages are "

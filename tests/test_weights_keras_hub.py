@@ -78,6 +78,7 @@ def test_a_classifier_ports_with_its_head_and_a_preset_folder_loads(tmp_path, rn
                                atol=1e-4 * np.abs(maps).max())
 
 
+@pytest.mark.backend_independent  # configuration checks and error messages
 def test_backbones_without_a_counterpart_are_refused(tmp_path):
     config = {**V1, "stackwise_num_blocks": [2, 2, 2, 2], "block_type": "basic_block_vd"}
     with pytest.raises(ValueError, match="block_type 'basic_block_vd' has no counterpart"):

@@ -14,6 +14,7 @@ from the front of each class, so a larger budget holds the smaller ones.
 
 from __future__ import annotations
 
+import math
 import os
 
 from absl import app, flags
@@ -38,19 +39,31 @@ figures.define_output_flags("finetune_budget")
 FLAGFILE = "cifar10_resnet20_short_ls"
 #: Batch of the target-task runs: the smallest budget (5 classes x 10 images) fills one.
 TASK_BATCH = 32
+#: The fewest batches an epoch of a target-task run holds (small budgets repeat their images).
+MIN_STEPS_PER_EPOCH = 100
 #: Learning rate of the runs from pretrained weights (a tenth of the scratch runs' 0.1).
 FINETUNE_LR = 0.01
 
 
-def _link_split(files: dict[str, list[str]], target: str) -> None:
-    """A class folder of symbolic links: ``target/<class>/<file>`` for each file."""
+def _link_split(files: dict[str, list[str]], target: str, repeat: int = 1) -> None:
+    """A class folder of symbolic links: ``target/<class>/<file>`` for each file, `repeat`
+    links to each (``r<k>_<file>``)."""
     for name, paths in files.items():
         folder = os.path.join(target, name)
         os.makedirs(folder, exist_ok=True)
         for path in paths:
-            link = os.path.join(folder, os.path.basename(path))
-            if not os.path.lexists(link):
-                os.symlink(os.path.abspath(path), link)
+            for k in range(repeat):
+                base = os.path.basename(path)
+                link = os.path.join(folder, base if repeat == 1 else f"r{k:03d}_{base}")
+                if not os.path.lexists(link):
+                    os.symlink(os.path.abspath(path), link)
+
+
+def repeats(images: int) -> int:
+    """How many times a training folder of `images` images lists each, so that an epoch
+    holds at least `MIN_STEPS_PER_EPOCH` batches: the trainer validates once an epoch, and
+    1,500 one-batch epochs of 10 images per class would spend their time validating."""
+    return max(1, math.ceil(MIN_STEPS_PER_EPOCH * TASK_BATCH / images))
 
 
 def _by_class(split) -> dict[str, list[str]]:
@@ -77,7 +90,9 @@ def make_folders(dataset: str, out: str, budgets: list[str], val_fraction: float
     for budget in budgets:
         n = None if budget == "all" else int(budget)
         folder = folders[budget] = os.path.join(out, "data", f"task_{budget}")
-        _link_split({c: train[c][:n] for c in task}, os.path.join(folder, "train"))
+        chosen = {c: train[c][:n] for c in task}
+        _link_split(chosen, os.path.join(folder, "train"),
+                    repeats(sum(len(f) for f in chosen.values())))
         _link_split({c: val[c] for c in task}, os.path.join(folder, "val"))
     return folders
 
@@ -127,8 +142,8 @@ def main(argv: list[str]) -> None:
         scratch = runner.train(f"scratch_{budget}", flagfile, [*task, data], out)
         tuned = runner.train(f"finetune_{budget}", flagfile,
                              [*task, data, f"--weights={weights}", f"--lr={FINETUNE_LR}"], out)
-        per_class = len(read_image_folder(folders[budget])["train"]) // 5 if budget == "all" \
-            else int(budget)
+        per_class = int(budget) if budget != "all" else len(  # "all" is never repeated
+            read_image_folder(folders[budget])["train"]) // 5
         best = {name: max(run.series("val_accuracy")) for name, run in
                 (("scratch", scratch), ("tuned", tuned))}
         curves["from pretrained weights"].append((per_class, 100 * best["tuned"]))
@@ -154,7 +169,9 @@ def main(argv: list[str]) -> None:
     text = (f"# Fine-tuning against training from scratch, by images per class\n\n"
             f"Weights: ResNet-20 trained {pretrain_epochs} epochs on the first five classes of "
             f"{what} (val {pretrain_acc:.2f}%). Each run: the other five classes, {steps} "
-            f"steps at batch {TASK_BATCH}, `{FLAGFILE}.flags`' recipe (cosine); from the "
+            f"steps at batch {TASK_BATCH} (a small budget's images are listed several times "
+            f"so that an epoch holds {MIN_STEPS_PER_EPOCH} batches or more: the trainer "
+            f"validates once an epoch), `{FLAGFILE}.flags`' recipe (cosine); from the "
             f"weights at lr {FINETUNE_LR}, from scratch at the recipe's lr. Val: the same "
             f"held-out images of the five classes for every budget.\n\n{table}")
     figures.publish(FLAGS.figures, FLAGS.name, fig, text)
