@@ -229,7 +229,7 @@ def run(source: Source, config: ExportConfig) -> dict:
         "eval": {"description": (f"{len(images)} val images of {source.dataset}"
                                  if labels is not None else
                                  f"{len(images)} random images (no dataset: agreement and "
-                                 "logit error only)")},
+                                 "output error only)")},
         "variants": {}, "files": ["saved_model"],
         "machine": f"{machine()}; features: {', '.join(cpu_features()) or 'unknown'}; "
                    f"{load()} at start",
