@@ -22,5 +22,8 @@ def read_flagfile(path: str) -> dict[str, str]:
     """`parse_flags` of the file at `path`; {} when there is none."""
     if not os.path.isfile(path):
         return {}
-    with open(path) as f:
-        return parse_flags(f.read())
+    try:
+        with open(path, encoding="utf-8") as f:
+            return parse_flags(f.read())
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a text flagfile: {err}") from None

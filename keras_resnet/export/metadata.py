@@ -15,6 +15,7 @@ standard metadata populator does.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 
 import flatbuffers
@@ -155,13 +156,19 @@ def read(model: bytes) -> dict:
     the packed file), and the normalization mean/std; {} when the model has none."""
     from ai_edge_litert import schema_py_generated as schema
 
-    tree = schema.Model.GetRootAs(model, 0)
-    index = next((tree.Metadata(i).Buffer() for i in range(tree.MetadataLength())
-                  if tree.Metadata(i).Name().decode() == METADATA_NAME), None)
-    if index is None:
-        return {}
-    raw = tree.Buffers(index).DataAsNumpy().tobytes()
-    found = {"metadata_bytes": len(raw)}
+    try:
+        tree = schema.Model.GetRootAs(model, 0)
+        index = next((tree.Metadata(i).Buffer() for i in range(tree.MetadataLength())
+                      if tree.Metadata(i).Name().decode() == METADATA_NAME), None)
+        if index is None:
+            return {}
+        raw = tree.Buffers(index).DataAsNumpy()
+        if not isinstance(raw, np.ndarray):
+            raise TypeError(f"the metadata buffer is {raw!r}, not bytes")
+    except (struct.error, AttributeError, IndexError, TypeError, UnicodeDecodeError,
+            ValueError) as err:  # offsets past the end, a damaged table
+        raise ValueError(f"not a readable .tflite model: {type(err).__name__}: {err}") from None
+    found = {"metadata_bytes": len(raw.tobytes())}
     try:
         with zipfile.ZipFile(io.BytesIO(model)) as archive:
             found["labels"] = archive.read(LABEL_FILE).decode().split()

@@ -74,10 +74,7 @@ def make_strategy(distribution: str):
         if not config:
             raise ValueError("distribution='multi_worker' needs the TF_CONFIG environment "
                              "variable (cluster addresses and this worker's task); see README.")
-        try:
-            json.loads(config)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from None
+        parse_tf_config(config)
         options = tf.distribute.experimental.CommunicationOptions(
             timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
@@ -90,6 +87,35 @@ def make_strategy(distribution: str):
     if distribution == "one_device":
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}.")
+
+
+def parse_tf_config(text: str) -> dict:
+    """TF_CONFIG's JSON checked: a cluster of jobs, each a non-empty list of "host:port"
+    strings, and this process's task (a job of the cluster, an index inside it). ValueError
+    saying what is wrong otherwise."""
+    try:
+        config = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {err}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict):
+        raise ValueError('TF_CONFIG needs {"cluster": {"worker": ["host:port", ...]}, '
+                         '"task": {"type": "worker", "index": 0}}.')
+    for job, addresses in config["cluster"].items():
+        if (not isinstance(addresses, list) or not addresses
+                or not all(isinstance(a, str) and a.rpartition(":")[2].isdigit()
+                           for a in addresses)):
+            raise ValueError(f"TF_CONFIG cluster job {job!r} must list host:port addresses, "
+                             f"not {addresses!r}.")
+    task = config.get("task")
+    if not isinstance(task, dict) or task.get("type") not in config["cluster"]:
+        raise ValueError(f"TF_CONFIG task {task!r} must name a job of the cluster "
+                         f"({', '.join(map(str, config['cluster']))}) as its type.")
+    index = task.get("index")
+    if (not isinstance(index, int) or isinstance(index, bool)
+            or not 0 <= index < len(config["cluster"][task["type"]])):
+        raise ValueError(f"TF_CONFIG task index {index!r} is not a position in its job's "
+                         f"{len(config['cluster'][task['type']])} addresses.")
+    return config
 
 
 #: How long a multi-worker collective op (a gradient all-reduce) may wait for its peers

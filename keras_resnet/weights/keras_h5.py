@@ -66,7 +66,18 @@ def check_weights_file(model: keras.Model, path: str) -> None:
         )
 
 
+#: What h5py and Keras raise on a damaged HDF5 file (bad B-tree or symbol table signatures,
+#: truncated datasets, wrong dtypes), turned into a ValueError naming the file.
+DAMAGED_FILE_ERRORS = (OSError, RuntimeError, KeyError, TypeError, IndexError, AttributeError,
+                       UnicodeDecodeError, OverflowError)
+
+
 def load_weights_file(model: keras.Model, path: str) -> None:
-    """Checks `path` against `model`, then loads it."""
-    check_weights_file(model, path)
-    model.load_weights(path)
+    """Checks `path` against `model`, then loads it. ValueError for a file that does not
+    fit or cannot be read."""
+    try:
+        check_weights_file(model, path)
+        model.load_weights(path)
+    except DAMAGED_FILE_ERRORS as err:
+        raise ValueError(f"weights file {path!r} is damaged or not a Keras weights file: "
+                         f"{type(err).__name__}: {err}") from None

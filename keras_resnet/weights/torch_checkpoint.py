@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import collections
 import pickle
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -119,6 +121,18 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path!r} is not a torch zip checkpoint (torch.save's format since "
                          "PyTorch 1.6); legacy checkpoints are not supported.")
+    try:
+        return _read_zip(path)
+    except (pickle.UnpicklingError, ValueError):
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, IndexError, TypeError,
+            AttributeError, UnicodeDecodeError, OverflowError, struct.error, RecursionError,
+            NotImplementedError, OSError) as err:  # a damaged archive or pickle
+        raise ValueError(f"{path!r} is not a readable torch checkpoint: "
+                         f"{type(err).__name__}: {err}") from None
+
+
+def _read_zip(path: str) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         pickles = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
