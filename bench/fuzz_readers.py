@@ -168,9 +168,9 @@ def _reader(name: str, folder: str):
         from keras_resnet.data.numpy_loader import _decode, _problem
 
         def read_image(data: bytes):
-            if _problem(write(data)) is None:
-                return _decode(path, 16)
-            return None
+            if problem := _problem(write(data)):  # what the trainer's check reports
+                raise ValueError(problem)
+            return _decode(path, 16)
         return read_image
     if name == "tflite":
         from keras_resnet.export import metadata
