@@ -35,7 +35,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_session():
+    """A fresh Keras session and no TensorFlow global seed left by an earlier test of the same
+    worker (with one set, tf.data's shuffle compares a symbolic seed to (0, 0) inside
+    flat_map and fails: a test's outcome must not depend on which file ran before it)."""
     keras.backend.clear_session()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.compat.v1.set_random_seed(None)
     yield
     keras.backend.clear_session()
 
