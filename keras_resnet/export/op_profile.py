@@ -20,21 +20,27 @@ from keras_resnet.export import flatbuffer
 
 
 @dataclasses.dataclass(frozen=True)
-class OpTiming:
-    """One operator of a model: its position, type, shapes and median time."""
+class Operator:
+    """One operator of a model: its position, type and shapes."""
 
     index: int
     op: str
     output_shape: tuple[int, ...]
     weight_shape: tuple[int, ...] | None
-    dtype: str
-    median_ms: float
 
     @property
     def key(self) -> str:
         """Type and shapes: what pairs an operator of one variant with another's."""
         weights = "x".join(map(str, self.weight_shape)) if self.weight_shape else "-"
         return f"{self.op} {'x'.join(map(str, self.output_shape))} w{weights}"
+
+
+@dataclasses.dataclass(frozen=True)
+class OpTiming(Operator):
+    """An operator and its median time alone."""
+
+    dtype: str
+    median_ms: float
 
 
 def _op_names() -> dict[int, str]:
@@ -50,13 +56,9 @@ def _is_constant(tree, tensor) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
-class SingleOperator:
-    """One operator of a model, cut out into a model of its own."""
+class SingleOperator(Operator):
+    """An operator cut out into a model of its own."""
 
-    index: int
-    op: str
-    output_shape: tuple[int, ...]
-    weight_shape: tuple[int, ...] | None
     model: bytes
 
 
