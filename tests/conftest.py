@@ -36,8 +36,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_keras_session():
     """A fresh Keras session and no TensorFlow global seed left by an earlier test of the same
-    worker (with one set, tf.data's shuffle compares a symbolic seed to (0, 0) inside
-    flat_map and fails: a test's outcome must not depend on which file ran before it)."""
+    worker: a test's random draws must not depend on which file ran before it."""
     keras.backend.clear_session()
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf

@@ -201,6 +201,27 @@ def test_alternating_flip_continues_in_the_endless_stream():
     assert all(seen[1][i] != seen[0][i] and seen[2][i] == seen[0][i] for i in range(n))
 
 
+@pytest.mark.parametrize("global_seed", [None, 0, 5, 2**31 - 1])
+def test_endless_stream_gives_the_epochs_batches_whatever_the_global_seed(global_seed):
+    """`stream` shuffles inside flat_map, with a symbolic seed: a global seed of 0 (mod
+    2**31-1) once made that fail; each epoch of the stream equals `epoch(e)`."""
+    import tensorflow as tf
+
+    n = 24
+    cfg = config(mean=np.zeros(3), std=np.ones(3), shuffle_buffer=8)
+    tf.compat.v1.set_random_seed(global_seed)
+    try:
+        data = epochs(_ramps(n), cfg)
+        stream = [(x.numpy(), y.numpy()) for x, y in data.stream(1).take(2 * n // 4)]
+        by_epoch = [(x.numpy(), y.numpy()) for e in (1, 2) for x, y in data.epoch(e)]
+    finally:
+        tf.compat.v1.set_random_seed(None)
+    assert len(stream) == len(by_epoch) == 2 * n // 4
+    for (xs, ys), (xe, ye) in zip(stream, by_epoch, strict=True):
+        np.testing.assert_array_equal(ys, ye)
+        np.testing.assert_array_equal(xs, xe)
+
+
 def test_random_flip_crop_and_order_change_every_epoch():
     """The per-epoch random state (order, crop offset, flip) differs between epochs, also
     when each epoch gets a fresh iterator, and repeats exactly for the same epoch."""

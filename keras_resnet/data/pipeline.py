@@ -177,7 +177,8 @@ class TrainingEpochs:
     or another machine resuming at batch `k` of epoch `e` (`epoch(e, first_batch=k)`) sees the
     batches an uninterrupted run would have. Decoded images are cached in memory (before
     augmentation) when `cfg.cache`; the cache fills during the first epoch read. The shuffle
-    also depends on TensorFlow's global seed (`train.py` sets it from ``--seed``).
+    also depends on TensorFlow's global seed (`train.py` sets it from ``--seed``), as
+    `Dataset.shuffle`'s does (see `_shuffled`).
     """
 
     def __init__(self, source: tf.data.Dataset, cfg: PipelineConfig, examples: int):
@@ -209,8 +210,7 @@ class TrainingEpochs:
                              "order and augmentation.")
         cfg, batch = self.cfg, self.cfg.global_batch_size
         epoch_key = epoch_seed(self.seed, epoch)
-        ds = self._indexed.shuffle(min(cfg.shuffle_buffer, self.examples), seed=epoch_key,
-                                   reshuffle_each_iteration=False)
+        ds = _shuffled(self._indexed, min(cfg.shuffle_buffer, self.examples), epoch_key)
         ds = ds.take(self.steps_per_epoch * batch).enumerate().skip(first_batch * batch)
 
         def transform(position, indexed):
@@ -226,6 +226,33 @@ class TrainingEpochs:
         ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).batch(batch,
                                                                            drop_remainder=True)
         return _with_options(ds, deterministic=True)
+
+
+_MAXINT32 = 2**31 - 1
+
+
+def _shuffled(ds: tf.data.Dataset, buffer_size: int, key: tf.Tensor) -> tf.data.Dataset:
+    """`ds.shuffle(buffer_size, seed=key, reshuffle_each_iteration=False)`, also where `key` is
+    symbolic (inside `stream`'s flat_map) and TensorFlow's global seed is 0 mod 2**31-1.
+
+    `Dataset.shuffle` turns its seed into the op's seed pair with Python code that compares
+    the pair with (0, 0); a symbolic key then fails ("symbolic tf.Tensor as a Python bool").
+    This builds the same pair as tensors (the global seed, or TensorFlow's default graph seed
+    without one, and the key mod 2**31-1, with (0, 0) replaced by (0, 2**31-1)), so each
+    epoch's order is the one `Dataset.shuffle` gives."""
+    global_seed = tf.compat.v1.random.get_seed(1)[0]  # an op seed given: no counter drawn
+    seed2 = tf.math.floormod(tf.cast(key, tf.int64), _MAXINT32)
+    if global_seed == 0:
+        seed2 = tf.where(tf.equal(seed2, 0), tf.constant(_MAXINT32, tf.int64), seed2)
+    spec = tf.nest.flatten(ds.element_spec)
+    variant = tf.raw_ops.ShuffleDatasetV3(
+        input_dataset=tf.data.experimental.to_variant(ds),
+        buffer_size=tf.constant(buffer_size, tf.int64),
+        seed=tf.constant(global_seed, tf.int64), seed2=seed2,
+        seed_generator=tf.raw_ops.DummySeedGenerator(),
+        output_types=[s.dtype for s in spec], output_shapes=[s.shape for s in spec],
+        reshuffle_each_iteration=False)
+    return tf.data.experimental.from_variant(variant, ds.element_spec)
 
 
 def epoch_seed(seed: int, epoch) -> tf.Tensor:
