@@ -280,14 +280,34 @@ def test_random_networks_get_batchnorm_statistics_from_images(rng):
     assert bn.momentum == 0.9 and not np.allclose(bn.moving_variance.numpy(), 1.0)
 
 
-def test_preprocessing_inside_uint8_io_and_logits(model_file, tmp_path):
-    """--scores=logits: no softmax, and the float32 file's logits within 1e-4 of Keras'."""
+def _copy(folder, tmp_path):
+    import shutil
+
     out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    return out
+
+
+def _contents(folder) -> dict[str, bytes]:
+    found = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            found[os.path.relpath(path, folder)] = open(path, "rb").read()
+    return found
+
+
+def test_preprocessing_inside_uint8_io_and_logits(exported, model_file, tmp_path):
+    """--scores=logits: no softmax, and the float32 file's logits within 1e-4 of Keras'.
+    Exported over a previous export: that one is replaced whole (none of its files left)."""
+    out = _copy(exported, tmp_path)
     result = export(f"--model_file={model_file}", f"--output_dir={out}", *COMMON,
                     "--quantize=float32,int8", "--include_preprocessing", "--int8_io=uint8",
                     "--scores=logits")
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.load(open(out / "report.json"))
+    assert sorted(os.listdir(out)) == sorted(report["files"])  # no model_qat.tflite &c. left
+    assert "model_float16.tflite" not in report["files"] and os.listdir(tmp_path) == ["out"]
     assert report["preprocessing"]["included"] is True
     assert report["preprocessing"]["scores"] == "logits"
     assert "SOFTMAX" not in report["variants"]["float32"]["ops"]
@@ -376,7 +396,46 @@ def test_empty_calibration_data_and_unwritable_output(model_file, tmp_path):
     blocker.write_text("")
     result = export(f"--model_file={model_file}", f"--output_dir={blocker / 'out'}",
                     *COMMON, "--quantize=float32")
-    assert result.returncode != 0 and "cannot write to the output directory" in result.stderr
+    assert result.returncode != 0 and "cannot write beside the output directory" in result.stderr
+
+
+def test_a_folder_holding_other_files_is_refused_before_anything_is_written(exported,
+                                                                            tmp_path):
+    """An export replaces its output folder whole: files no export wrote would be lost."""
+    out = _copy(exported, tmp_path)
+    (out / "notes.txt").write_text("mine")
+    result = export("--model=resnet20", f"--output_dir={out}", "--quantize=float32")
+    assert result.returncode == 2
+    assert "holds notes.txt, which no export there wrote" in result.stderr
+    assert "notes.txt" in os.listdir(out) and "model_qat.tflite" in os.listdir(out)
+    (tmp_path / "file").write_text("")
+    result = export("--model=resnet20", f"--output_dir={tmp_path / 'file'}",
+                    "--quantize=float32")
+    assert result.returncode == 2 and "is a file, not a folder" in result.stderr
+
+
+def test_a_full_disk_mid_export_leaves_the_previous_export_intact(exported, model_file,
+                                                                  tmp_path, monkeypatch):
+    import errno
+
+    from keras_resnet.export import pipeline
+
+    out = _copy(exported, tmp_path)
+    before = _contents(out)
+
+    def fill_the_disk(model, path, output_name):  # the first write into the new folder
+        os.makedirs(path)
+        with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+            f.write(b"\0" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pipeline.serving, "write_saved_model", fill_the_disk)
+    config = ExportConfig(output_dir=str(out), model_file=model_file, quantize=("float32",))
+    with pytest.raises(pipeline.ExportWriteError,
+                       match=rf"No space left on device.*Nothing in {out} was replaced"):
+        pipeline.run(pipeline.Source.from_config(config), config)
+    assert _contents(out) == before
+    assert os.listdir(tmp_path) == ["out"]  # the half-written export is gone
 
 
 if __name__ == "__main__":

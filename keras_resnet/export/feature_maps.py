@@ -22,6 +22,7 @@ from keras_resnet.export.pipeline import (
     Source,
     check_output_dir,
     set_batchnorm_statistics,
+    staged_output,
 )
 from keras_resnet.export.predict import LiteRTClassifier
 from keras_resnet.preprocessing import with_normalization
@@ -63,9 +64,18 @@ def tflite_outputs(content: bytes, images: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def run(source: Source, config: ExportConfig) -> dict:
-    """The whole backbone export; returns the report (also written to config.output_dir)."""
+    """The whole backbone export; returns the report (also written to config.output_dir,
+    which changes only once the export is complete, and to config.report_dir when set)."""
     _check(source, config)
     check_output_dir(config.output_dir)
+    with staged_output(config.output_dir) as folder:
+        result = _export(source, config, folder)
+    if config.report_dir:
+        report.write(result, config.report_dir)
+    return result
+
+
+def _export(source: Source, config: ExportConfig, output_dir: str) -> dict:
     height, width = serving.check_fixed_size(source.model)
     mean, std = source.mean_std()
     rng = np.random.default_rng(config.seed)
@@ -98,7 +108,7 @@ def run(source: Source, config: ExportConfig) -> dict:
     exported = with_normalization(model, mean, std) if config.include_preprocessing else model
     images = to_input(pixels)
     keras_maps = {k: np.asarray(v) for k, v in exported.predict(images, verbose=0).items()}
-    serving.write_saved_model(exported, os.path.join(config.output_dir, "saved_model"), None)
+    serving.write_saved_model(exported, os.path.join(output_dir, "saved_model"), None)
     result = {"kind": "features", "model": source.model.name, "source": source.description,
               "input_shape": [None, height, width, 3],
               "preprocessing": {"included": config.include_preprocessing,
@@ -111,10 +121,10 @@ def run(source: Source, config: ExportConfig) -> dict:
               "latency_runs": config.latency_runs}
     for variant in config.quantize:
         print(f"converting {variant} ...")
-        content = converter.convert(os.path.join(config.output_dir, "saved_model"), variant,
+        content = converter.convert(os.path.join(output_dir, "saved_model"), variant,
                                     representative, config.int8_io)
         name = f"model_{variant}.tflite"
-        with atomic_path(os.path.join(config.output_dir, name), suffix=".tflite") as tmp:
+        with atomic_path(os.path.join(output_dir, name), suffix=".tflite") as tmp:
             with open(tmp, "wb") as f:
                 f.write(content)
         maps = tflite_outputs(content, images)
@@ -132,7 +142,5 @@ def run(source: Source, config: ExportConfig) -> dict:
             result["variants"][variant]["max_abs_keras"].values(), strict=True))
         print(f"  {name}: {len(content):,} bytes, largest |diff| {worst:.2e} of the map's scale")
     result["files"] += ["report.json", "report.md"]
-    report.write(result, config.output_dir)
-    if config.report_dir:
-        report.write(result, config.report_dir)
+    report.write(result, output_dir)
     return result

@@ -3,6 +3,7 @@ and verify each variant, write the report. `export/export.py` fills the argument
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -12,7 +13,7 @@ import keras
 import numpy as np
 
 import keras_resnet
-from keras_resnet.common.atomic_io import atomic_path, write_text
+from keras_resnet.common.atomic_io import atomic_folder, atomic_path, write_text
 from keras_resnet.common.flagfile import read_flagfile
 from keras_resnet.common.results import cpu_features, load, machine
 from keras_resnet.data.image_folder import read_image_folder
@@ -22,21 +23,12 @@ from keras_resnet.export.config import ExportConfig
 from keras_resnet.export.reference import float64_outputs
 from keras_resnet.export.verify import FLOAT_VARIANTS, verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
+from keras_resnet.weights.keras_h5 import load_model_file
 
 #: Images a dataset-less export compares Keras and TFLite logits on.
 RANDOM_EVAL_IMAGES = 16
 #: ImageNet-style evaluation crops the center 224/256 of the resized image.
 IMAGENET_CROP_FRACTION = 224 / 256
-
-
-def _load_keras_file(path: str) -> keras.Model:
-    if not os.path.isfile(path):
-        raise ValueError(f"no model file at {path!r}.")
-    try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as err:  # a corrupt zip, a foreign file, an unknown layer
-        raise ValueError(f"cannot load {path!r} as a Keras model: "
-                         f"{type(err).__name__}: {err}") from None
 
 
 @dataclasses.dataclass
@@ -64,13 +56,13 @@ class Source:
         if os.path.isfile(labels):
             with open(labels) as f:
                 names = tuple(line.strip() for line in f if line.strip())
-        return cls(_load_keras_file(path), path, names, run.get("dataset"),
+        return cls(load_model_file(path), path, names, run.get("dataset"),
                    float(run.get("val_fraction", 0.1)), run.get("normalization", "auto"),
                    IMAGENET_CROP_FRACTION if run.get("augment") == "imagenet" else 1.0)
 
     @classmethod
     def from_model_file(cls, path: str) -> Source:
-        return cls(_load_keras_file(path), path)
+        return cls(load_model_file(path), path)
 
     @classmethod
     def from_architecture(cls, name: str, weights: str | None, image_size: int | None,
@@ -140,14 +132,62 @@ def set_batchnorm_statistics(model: keras.Model, images: np.ndarray) -> None:
             layer.momentum = momentum
 
 
+#: Files every export folder has besides those its report lists (the report itself).
+REPORT_FILES = ("report.json", "report.md")
+
+
+class ExportWriteError(RuntimeError):
+    """The export could not be written (a full disk, a lost mount); the output folder is
+    left as it was."""
+
+
 def check_output_dir(path: str) -> None:
-    """ValueError when `path` cannot be made or written to."""
+    """ValueError unless `path` is absent, empty, or a previous export (every entry listed
+    in its report.json), and the folder that holds it can be written to: the export is
+    written beside `path` and replaces the whole folder in one step."""
+    path = os.path.abspath(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise ValueError(f"--output_dir {path!r} is a file, not a folder.")
+    if os.path.isdir(path) and os.listdir(path):
+        extra = sorted(set(os.listdir(path)) - set(_listed(path)))
+        if extra:
+            raise ValueError(
+                f"--output_dir {path!r} holds {', '.join(extra[:5])}"
+                f"{f' and {len(extra) - 5} more' if len(extra) > 5 else ''}, which no export "
+                "there wrote: an export replaces the whole folder, so it would delete them. "
+                "Choose a new or empty folder, or move them out.")
+    parent = os.path.dirname(path)
     try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".tmp-probe-"):
+        os.makedirs(parent, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".tmp-probe-"):
             pass
     except OSError as err:
-        raise ValueError(f"cannot write to the output directory {path!r}: {err}") from None
+        raise ValueError(f"cannot write beside the output directory {path!r} (the export is "
+                         f"written there, then swapped in): {err}") from None
+
+
+def _listed(folder: str) -> list[str]:
+    """The entries the report.json in `folder` says its export wrote ([] without one)."""
+    try:
+        with open(os.path.join(folder, "report.json")) as f:
+            files = json.load(f).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [*REPORT_FILES, *(f for f in files if isinstance(f, str))]
+
+
+@contextlib.contextmanager
+def staged_output(output_dir: str):
+    """Yields the folder to write the export into; it replaces `output_dir` whole once the
+    block succeeds (`atomic_folder`): a reader, or a kill, never sees half an export."""
+    try:
+        with atomic_folder(output_dir) as folder:
+            yield folder
+    except OSError as err:
+        raise ExportWriteError(
+            f"the export to {output_dir} stopped: {err}. Nothing in {output_dir} was replaced "
+            "(it still holds the previous export, if there was one): free space or fix the "
+            "folder and rerun.") from None
 
 
 def _check(source: Source, config: ExportConfig) -> None:
@@ -170,10 +210,20 @@ def _check(source: Source, config: ExportConfig) -> None:
 
 
 def run(source: Source, config: ExportConfig) -> dict:
-    """The whole export; returns the report (also written to config.output_dir)."""
-    output_dir = config.output_dir
+    """The whole export; returns the report (also written to config.output_dir, and to
+    config.report_dir when set). `output_dir` changes only once the export is complete."""
     _check(source, config)
-    check_output_dir(output_dir)
+    check_output_dir(config.output_dir)
+    with staged_output(config.output_dir) as folder:
+        report = _export(source, config, folder)
+    if config.report_dir:
+        from keras_resnet.export import report as report_writer
+
+        report_writer.write(report, config.report_dir)
+    return report
+
+
+def _export(source: Source, config: ExportConfig, output_dir: str) -> dict:
     model = source.model
     height, width = serving.check_fixed_size(model)
     mean, std = source.mean_std()
@@ -288,8 +338,6 @@ def run(source: Source, config: ExportConfig) -> dict:
     from keras_resnet.export import report as report_writer
 
     report_writer.write(report, output_dir)
-    if config.report_dir:
-        report_writer.write(report, config.report_dir)
     return report
 
 

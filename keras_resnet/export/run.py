@@ -5,7 +5,9 @@ Input: a training --model_dir (its best model, dataset, normalization and labels
 --model_file (.keras), or an architecture --model with --weights. Output in --output_dir:
 ``saved_model/``, ``model_<variant>.tflite`` per --quantize variant, ``labels.txt``,
 ``preprocessing.json`` (what predict.py needs on the device), ``report.json`` and
-``report.md``, each written atomically. The flags are `ExportConfig`'s fields.
+``report.md``. The folder is written beside --output_dir and replaces it whole once the
+export is complete: a failed or killed export leaves the previous one (exit status 2 for
+bad input, 4 when writing failed). The flags are `ExportConfig`'s fields.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def main(argv: list[str]) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except pipeline.ExportWriteError as err:  # a full disk: the previous export is intact
+        print(f"error: {err}", file=sys.stderr)
+        return 4
     print(f"wrote {', '.join(report['files'])} to {config.output_dir}")
     return 0
 

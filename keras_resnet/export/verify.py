@@ -1,10 +1,11 @@
-"""What every export proves about each `.tflite` file: its size, its accuracy and agreement
-with the Keras model on the same images, how far its outputs (probabilities or logits) are
-from Keras', its latency under
-the LiteRT interpreter (XNNPACK, batch 1), and its operators (full-integer files: int8 only)."""
+"""What every export proves about each `.tflite` file: its size and sha256, its accuracy and
+agreement with the Keras model on the same images, how far its outputs (probabilities or
+logits) are from Keras', its latency under the LiteRT interpreter (XNNPACK, batch 1), and its
+operators (full-integer files: int8 only)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -41,7 +42,8 @@ def verify(path: str, variant: str, images: np.ndarray | None, labels: np.ndarra
     `reference_scores`."""
     with open(path, "rb") as f:
         content = f.read()
-    entry: dict = {"file": os.path.basename(path), "bytes": len(content)}
+    entry: dict = {"file": os.path.basename(path), "bytes": len(content),
+                   "sha256": hashlib.sha256(content).hexdigest()}  # which file these figures are of
     listing = LiteRTClassifier(content, delegate=False)  # operators as stored, not delegated
     entry["ops"] = listing.op_names()
     entry["input_dtype"] = np.dtype(listing.input["dtype"]).name

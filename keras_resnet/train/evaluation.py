@@ -3,12 +3,11 @@ with each image's mirror (horizontal-flip test-time augmentation)."""
 
 from __future__ import annotations
 
-import os
-
 import keras
 
 from keras_resnet.train.data_plan import Plan
 from keras_resnet.train.model import metrics
+from keras_resnet.weights.keras_h5 import load_model_file
 
 
 def flip_averaged(model: keras.Model) -> keras.Model:
@@ -40,9 +39,7 @@ def evaluate(model_path: str, plan: Plan, flip: bool = False) -> dict:
     """Top-1/top-5 of a saved `.keras` model on the plan's validation split; with `flip`, also
     `flip_top1`/`flip_top5`: those of its predictions averaged over each image and its mirror
     image (`flip_averaged`)."""
-    if not os.path.isfile(model_path):
-        raise ValueError(f"no model file at {model_path!r}.")
-    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+    model = load_model_file(model_path)
     if plan.input_layers is not None:  # numpy path: batches are raw pixels
         model = plan.input_layers(model)
     top1, top5 = _top_k(model, plan, from_logits=True)

@@ -22,7 +22,7 @@ import keras_resnet
 from keras_resnet.builder import build_args
 from keras_resnet.common.flagfile import read_flagfile
 from keras_resnet.specs import arch_name, spec_for
-from keras_resnet.weights.keras_h5 import WEIGHTS_SUFFIX
+from keras_resnet.weights.keras_h5 import WEIGHTS_SUFFIX, load_model_file
 
 #: The classification head's layer.
 HEAD = "predictions"
@@ -113,7 +113,7 @@ def read(model: str, weights: str) -> Pretrained:
     """The weights `weights` names, read into a donor of architecture `model`."""
     entry = keras_resnet.registry.get_entry(model)
     if weights.endswith(".keras"):
-        donor = _inner_resnet(keras.models.load_model(weights, compile=False, safe_mode=True))
+        donor = _inner_resnet(load_model_file(weights))
         args = build_args(donor)
         found = arch_name(spec_for(args["family"], args["depth"]), args["residual"])
         if found != entry.name:

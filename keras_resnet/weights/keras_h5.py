@@ -1,11 +1,14 @@
-"""Reader of Keras 3 ``.weights.h5`` files (ours, and any a user saved), checked first.
+"""Readers of Keras' own files: ``.weights.h5`` (ours, and any a user saved), checked first;
+keras.applications' legacy ``.h5`` weights; whole ``.keras`` models.
 
 A weights file is checked against the model before Keras reads it, so that a file saved from
 another architecture fails with the layer and the shapes that differ, not a framework error.
+A damaged file of any of the three gives a ValueError that names it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 import h5py
@@ -80,4 +83,26 @@ def load_weights_file(model: keras.Model, path: str) -> None:
         model.load_weights(path)
     except DAMAGED_FILE_ERRORS as err:
         raise ValueError(f"weights file {path!r} is damaged or not a Keras weights file: "
+                         f"{type(err).__name__}: {err}") from None
+
+
+def load_legacy_h5(model: keras.Model, path: str) -> None:
+    """Loads a legacy Keras ``.h5`` weights file (keras.applications' format) into `model`,
+    layer by layer in order. ValueError for a file that does not fit or cannot be read."""
+    try:
+        model.load_weights(path)
+    except (ValueError, *DAMAGED_FILE_ERRORS) as err:
+        raise ValueError(f"weights file {path!r} is damaged or does not fit {model.name}: "
+                         f"{type(err).__name__}: {err}") from None
+
+
+def load_model_file(path: str) -> keras.Model:
+    """The model in the ``.keras`` file at `path`, uncompiled; in safe mode, so that a file
+    from elsewhere cannot run code. ValueError for a missing, damaged or foreign file."""
+    if not os.path.isfile(path):
+        raise ValueError(f"no model file at {path!r}.")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 (a corrupt zip, a foreign file, an unknown layer)
+        raise ValueError(f"cannot load {path!r} as a Keras model: "
                          f"{type(err).__name__}: {err}") from None

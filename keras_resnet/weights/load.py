@@ -115,5 +115,5 @@ def _keras_applications_model(model: keras.Model, row: PretrainedWeights, path: 
     if not row.include_top:
         kwargs["pooling"] = build_args(model)["pooling"]
     source = builder(**kwargs)
-    source.load_weights(path)
+    keras_h5.load_legacy_h5(source, path)
     return source
