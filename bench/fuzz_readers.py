@@ -9,9 +9,11 @@ duplicated spans, zeroed spans.
         [--output=results/bench/fuzz_readers.txt]
 
 Readers: pth (torch zip checkpoints, `read_state_dict`), weights_h5 (`.weights.h5` into a
-ResNet-20), flagfile (a run's flags.txt into `TrainConfig`), tf_config (TF_CONFIG),
-image (JPEG/PNG/GIF/BMP/WebP through the trainer's check and decoder), tflite (an exported
-model through `LiteRTClassifier` and its metadata reader).
+ResNet-20), legacy_h5 (keras.applications' legacy `.h5` weights format, `load_legacy_h5`),
+keras (a whole `.keras` model, `load_model_file`), flagfile (a run's flags.txt into
+`TrainConfig`), tf_config (TF_CONFIG), image (JPEG/PNG/GIF/BMP/WebP through the trainer's
+check and decoder), tflite (an exported model through `LiteRTClassifier` and its metadata
+reader).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import traceback
 import numpy as np
 from absl import app, flags
 
-READERS = ("pth", "weights_h5", "flagfile", "tf_config", "image", "tflite")
+READERS = ("pth", "weights_h5", "legacy_h5", "keras", "flagfile", "tf_config", "image",
+           "tflite")
 
 _CASES = flags.DEFINE_integer("cases", 1000, "Mutated cases per reader.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the mutations.")
@@ -90,6 +93,30 @@ def _seed_weights_h5(folder: str) -> bytes:
     return open(path, "rb").read()
 
 
+def _small_resnet():
+    import keras_resnet
+
+    return keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=3)
+
+
+def _seed_legacy_h5(folder: str) -> bytes:
+    """A legacy-format .h5 weights file, as keras.applications publishes (of a small model:
+    theirs are 100 MB and more; the reader is the same)."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    path = os.path.join(folder, "seed.h5")
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, _small_resnet())
+    return open(path, "rb").read()
+
+
+def _seed_keras(folder: str) -> bytes:
+    path = os.path.join(folder, "seed.keras")
+    _small_resnet().save(path)
+    return open(path, "rb").read()
+
+
 def _seed_flagfile(folder: str) -> bytes:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return open(os.path.join(root, "training", "configs", "quickstart.flags"), "rb").read()
@@ -129,17 +156,22 @@ def _seed_tflite(folder: str) -> bytes:
     return metadata.populate(flatbuffer, buffer, ["a", "b", "c"])
 
 
-SEEDS = {"pth": _seed_pth, "weights_h5": _seed_weights_h5, "flagfile": _seed_flagfile,
-         "tf_config": _seed_tf_config, "image": _seed_image, "tflite": _seed_tflite}
+SEEDS = {"pth": _seed_pth, "weights_h5": _seed_weights_h5, "legacy_h5": _seed_legacy_h5,
+         "keras": _seed_keras, "flagfile": _seed_flagfile, "tf_config": _seed_tf_config,
+         "image": _seed_image, "tflite": _seed_tflite}
+#: File name endings the readers (Keras' loaders) choose the format by.
+SUFFIXES = {"weights_h5": ".weights.h5", "legacy_h5": ".h5", "keras": ".keras", "pth": ".pth",
+            "tflite": ".tflite"}
 #: The exception types each reader documents.
 ALLOWED = {"pth": (ValueError, pickle.UnpicklingError), "weights_h5": (ValueError,),
+           "legacy_h5": (ValueError,), "keras": (ValueError,),
            "flagfile": (ValueError,), "tf_config": (ValueError,), "image": (ValueError,),
            "tflite": (ValueError,)}
 
 
 def _reader(name: str, folder: str):
     """A function of one file's bytes that runs the reader `name` on them."""
-    path = os.path.join(folder, f"case-{name}")
+    path = os.path.join(folder, f"case-{name}{SUFFIXES.get(name, '')}")
 
     def write(data: bytes) -> str:
         with open(path, "wb") as f:
@@ -156,6 +188,15 @@ def _reader(name: str, folder: str):
 
         model = keras_resnet.ResNet20()
         return lambda data: load_weights_file(model, write(data))
+    if name == "legacy_h5":
+        from keras_resnet.weights.keras_h5 import load_legacy_h5
+
+        model = _small_resnet()
+        return lambda data: load_legacy_h5(model, write(data))
+    if name == "keras":
+        from keras_resnet.weights.keras_h5 import load_model_file
+
+        return lambda data: load_model_file(write(data))
     if name == "flagfile":
         from keras_resnet.train.flags import config_from_flagfile
 
