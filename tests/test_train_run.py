@@ -182,5 +182,46 @@ def test_multi_worker_over_two_local_processes_trains_in_step(image_folder, tmp_
     assert {"model.keras", "model_best.keras", "checkpoint.json"} <= set(os.listdir(run.model_dir))
 
 
+def test_a_killed_worker_stops_its_peer_with_a_clear_error_and_the_run_resumes(
+        image_folder, tmp_path):
+    """Worker 1 of two is SIGKILLed mid-run: worker 0 stops by itself within --peer_timeout_s
+    (exit status 5, an error that says to restart), and the same command on both workers then
+    resumes from the last checkpoint and finishes the run."""
+    model_dir = tmp_path / "run"
+    args = [sys.executable, TRAIN, *flags(image_folder, str(model_dir), batch_size=8,
+                                          epochs=4, distribution="multi_worker",
+                                          checkpoint_every_steps=1), "--peer_timeout_s=20"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    cluster = [f"127.0.0.1:{runner._free_port()}" for _ in range(2)]
+    procs, logs = [], [tmp_path / f"worker{i}.log" for i in range(2)]
+    for index, path in enumerate(logs):
+        config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
+        with open(path, "w") as log:
+            procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                          env={**env, "TF_CONFIG": json.dumps(config)}))
+    index_file, deadline = model_dir / "checkpoint.json", time.monotonic() + 300
+    while not (index_file.exists() and json.loads(index_file.read_text())["step"] >= 4):
+        assert all(p.poll() is None for p in procs), [p.read_text()[-2000:] for p in logs]
+        assert time.monotonic() < deadline, logs[0].read_text()[-2000:]
+        time.sleep(0.2)
+    procs[1].send_signal(signal.SIGKILL)
+    started = time.monotonic()
+    codes = runner.wait_for_workers(procs, grace=180)
+    out = logs[0].read_text()
+    assert codes == [5, -signal.SIGKILL], out[-3000:]
+    assert "another worker of this multi-worker run stopped answering" in out
+    assert "Restart every worker with the same command" in out
+    assert time.monotonic() - started < 180
+    step = json.loads(index_file.read_text())["step"]
+    assert 4 <= step < 12  # 27 images / global batch 8 = 3 steps x 4 epochs
+    flagfile = tmp_path / "run.flags"
+    flagfile.write_text("\n".join(a for a in args[2:] if a != "--peer_timeout_s=20") + "\n")
+    again = runner.train("run", str(flagfile), [], str(tmp_path), backend="tensorflow",
+                         workers=2)
+    for index in range(2):
+        assert f"resuming from step {step}" in (tmp_path / f"run-worker{index}.log").read_text()
+    assert again.metrics["steps"] == 12
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

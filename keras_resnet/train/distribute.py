@@ -15,6 +15,10 @@ from typing import Any
 import keras
 
 DISTRIBUTIONS = ("auto", "mirrored", "multi_worker", "one_device")
+#: How long a multi-worker collective op (a gradient all-reduce) may wait for its peers
+#: before it fails (train.py --peer_timeout_s): without it, a worker whose peer died waits for
+#: ever.
+COLLECTIVE_TIMEOUT_SECONDS = 600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,14 +39,15 @@ class Distribution:
         return self.strategy is None or is_chief(self.strategy)
 
 
-def make_distribution(distribution: str) -> Distribution:
+def make_distribution(distribution: str,
+                      peer_timeout_s: int = COLLECTIVE_TIMEOUT_SECONDS) -> Distribution:
     """`distribution` on the current Keras backend: `make_strategy` on TensorFlow; on JAX,
     auto/mirrored set keras.distribution.DataParallel over all devices (when there are
     several) and one_device uses the first device."""
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}; got {distribution!r}.")
     if keras.backend.backend() == "tensorflow":
-        strategy = make_strategy(distribution)
+        strategy = make_strategy(distribution, peer_timeout_s)
         return Distribution(strategy.num_replicas_in_sync, strategy,
                             type(strategy).__name__)
     if distribution == "multi_worker":
@@ -56,7 +61,7 @@ def make_distribution(distribution: str) -> Distribution:
     return Distribution(len(devices), None, f"DataParallel over {len(devices)} devices")
 
 
-def make_strategy(distribution: str):
+def make_strategy(distribution: str, peer_timeout_s: int = COLLECTIVE_TIMEOUT_SECONDS):
     """The strategy `distribution` names.
 
     auto: MirroredStrategy over all visible GPUs, TensorFlow's default strategy on a CPU;
@@ -76,7 +81,7 @@ def make_strategy(distribution: str):
                              "variable (cluster addresses and this worker's task); see README.")
         parse_tf_config(config)
         options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS)
+            timeout_seconds=peer_timeout_s)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     gpus = tf.config.list_logical_devices("GPU")
     if distribution == "auto":
@@ -118,10 +123,6 @@ def parse_tf_config(text: str) -> dict:
     return config
 
 
-#: How long a multi-worker collective op (a gradient all-reduce) may wait for its peers
-#: before it fails: without it, a worker whose peer died waits for ever.
-COLLECTIVE_TIMEOUT_SECONDS = 600
-
 
 def is_chief(strategy) -> bool:
     """True on the worker that writes artifacts (always, outside multi-worker training)."""
@@ -130,3 +131,24 @@ def is_chief(strategy) -> bool:
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker"
                                              and resolver.task_id == 0)
+
+
+def lost_peer(error: BaseException, distribution: Distribution) -> str | None:
+    """What to tell the user when `error` is a multi-worker run losing a peer (a worker that
+    died or stopped answering: TensorFlow's collective ops fail with Unavailable, Deadline
+    exceeded, Cancelled or Aborted); None for any other error."""
+    if distribution.strategy is None:
+        return None
+    import tensorflow as tf
+
+    if not isinstance(distribution.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return None
+
+    lost = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError, tf.errors.AbortedError)
+    if not isinstance(error, lost):
+        return None
+    first = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
+    return (f"another worker of this multi-worker run stopped answering ({type(error).__name__}"
+            f"{': ' + first if first else ''}). Restart every worker with the same command: "
+            "the run resumes from its last checkpoint.")

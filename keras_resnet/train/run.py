@@ -33,6 +33,11 @@ def define_process_flags() -> None:
                          "Split the CPU into N logical devices (N >= 2), so that mirrored "
                          "training (TensorFlow) or DataParallel (JAX) can be tried without GPUs.",
                          lower_bound=0)
+    flags.DEFINE_integer("peer_timeout_s", 600,
+                         "--distribution=multi_worker: how long a gradient all-reduce waits for "
+                         "the other workers before this worker stops with an error (a peer "
+                         "that died would otherwise leave it waiting for ever).",
+                         lower_bound=1)
     flags.DEFINE_string("eval_model", None,
                         "--mode=eval: the .keras file (default: MODEL_DIR/model_best.keras).")
     flags.DEFINE_bool("eval_flip", False,
@@ -86,11 +91,11 @@ def main(argv: list[str]) -> int:
     from keras_resnet.train import data_plan, evaluation, loop
     from keras_resnet.train.callbacks import NonFiniteLossError
     from keras_resnet.train.checkpoints import CheckpointWriteError
-    from keras_resnet.train.distribute import make_distribution
+    from keras_resnet.train.distribute import lost_peer, make_distribution
     from keras_resnet.train.model import resolved_dtype
 
     # First: multi-worker needs a fresh runtime, DataParallel the devices.
-    distribution = make_distribution(FLAGS.distribution)
+    distribution = make_distribution(FLAGS.distribution, FLAGS.peer_timeout_s)
     if FLAGS.seed is not None:
         import keras
 
@@ -125,6 +130,11 @@ def main(argv: list[str]) -> int:
     except CheckpointWriteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 4
+    except Exception as err:  # noqa: BLE001 (only a lost peer is handled, the rest re-raised)
+        if (lost := lost_peer(err, distribution)) is None:
+            raise
+        print(f"error: {lost}", file=sys.stderr)
+        return 5
     print(f"val accuracy {metrics['val_accuracy']:.4f} (top-5 {metrics['val_top5']:.4f}) after "
           f"{metrics['steps']} steps; artifacts in {FLAGS.model_dir}")
     return 0
