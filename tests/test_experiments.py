@@ -1,5 +1,6 @@
 """The paper's experiments (training/experiments/): each command's --quick mode end to end,
-writing its PNG and markdown table; and the pieces they are built from."""
+writing its PNG and markdown table (marked `long`: minutes each, out of CI's passes, run with
+``python -m pytest -m long``); and the pieces they are built from."""
 
 import os
 import subprocess
@@ -32,6 +33,7 @@ def assert_png(path) -> None:
 
 
 @pytest.mark.tf_backend
+@pytest.mark.long
 def test_degradation_then_cifar_table_share_their_runs(tmp_path):
     runs, figures = str(tmp_path / "runs"), str(tmp_path / "figures")
     out = experiment("degradation", "--quick", "--depths=20", f"--out={runs}",
@@ -77,6 +79,7 @@ def test_degradation_rejects_an_unknown_family(tmp_path):
 
 
 @pytest.mark.tf_backend
+@pytest.mark.long
 def test_lr_schedules_quick(tmp_path):
     experiment("lr_schedules", "--quick", f"--out={tmp_path / 'runs'}",
                f"--figures={tmp_path}")
@@ -88,6 +91,7 @@ def test_lr_schedules_quick(tmp_path):
 
 
 @pytest.mark.tf_backend
+@pytest.mark.long
 def test_finetune_budget_quick(tmp_path):
     """The five-class split, the pretraining run, and a pretrained and a scratch run per budget,
     each from the same held-out images; the table and figure come out."""
@@ -106,6 +110,7 @@ def test_finetune_budget_quick(tmp_path):
     assert "the head starts fresh" in log and "wrote" in out
 
 
+@pytest.mark.long
 def test_gradient_flow_and_arch_table_quick(tmp_path):
     experiment("gradient_flow", "--quick", f"--figures={tmp_path}")
     assert_png(tmp_path / "gradient_flow.png")
