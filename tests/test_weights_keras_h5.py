@@ -57,5 +57,40 @@ def test_weights_argument_types():
     assert not load.is_pretrained_tag("imagenet.weights.h5")
 
 
+def _legacy_h5(model, path) -> str:
+    """`model`'s weights in keras.applications' legacy .h5 format."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return str(path)
+
+
+def test_legacy_h5_loads_and_a_damaged_shape_is_refused_before_reading(tmp_path, rng):
+    """keras.applications' format: loads into the same network; a dataset whose stored shape
+    was damaged (here 10**9 rows) is refused from its metadata, naming the layer, without
+    reading it."""
+    import h5py
+
+    from keras_resnet.weights.keras_h5 import load_legacy_h5
+
+    model = keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=3)
+    path = _legacy_h5(model, tmp_path / "r20.h5")
+    again = keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=3)
+    load_legacy_h5(again, path)
+    x = rng.random((2, 8, 8, 3), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(model(x)), np.asarray(again(x)))
+    with h5py.File(path, "a") as f:
+        group = f["predictions"]
+        name = group.attrs["weight_names"][0]
+        name = name.decode() if isinstance(name, bytes) else name
+        del group[name]
+        group.create_dataset(name, shape=(10**9, 3), dtype="float32")  # no data written
+    with pytest.raises(ValueError, match=r"layer 'predictions' holds arrays of shapes "
+                                         r"\[\(1000000000, 3\), \(3,\)\]"):
+        load_legacy_h5(keras_resnet.ResNet20(input_shape=(8, 8, 3), classes=3), path)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

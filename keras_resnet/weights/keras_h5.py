@@ -13,6 +13,7 @@ import re
 
 import h5py
 import keras
+import numpy as np
 
 WEIGHTS_SUFFIX = ".weights.h5"
 
@@ -86,10 +87,55 @@ def load_weights_file(model: keras.Model, path: str) -> None:
                          f"{type(err).__name__}: {err}") from None
 
 
+def check_legacy_h5(model: keras.Model, path: str) -> None:
+    """ValueError unless every array in the legacy ``.h5`` file at `path` has the shape of
+    the weight of `model` it will be loaded into (layers with weights in order; each layer's
+    trainable weights, then the others). Reads shapes only, so that a damaged shape (a
+    flipped bit making a dataset of billions of values) fails at once instead of being read."""
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f \
+            else f
+        names = _names(group, "layer_names", path)
+        stored = []
+        for name in names:
+            weight_names = _names(group[name], "weight_names", path)
+            if weight_names:
+                stored.append((name, [group[name][w].shape for w in weight_names]))
+    layers = [(layer, layer.trainable_weights + layer.non_trainable_weights)
+              for layer in model.layers if layer.weights]
+    if len(stored) != len(layers):
+        raise ValueError(f"weights file {path!r} holds {len(stored)} layers with weights; "
+                         f"{model.name} has {len(layers)}.")
+    for (name, shapes), (layer, weights) in zip(stored, layers, strict=True):
+        wanted = [tuple(w.shape) for w in weights]
+        if [tuple(s) for s in shapes] != wanted:
+            raise ValueError(f"weights file {path!r}: layer {name!r} holds arrays of shapes "
+                             f"{[tuple(s) for s in shapes]}; {model.name}'s {layer.name!r} "
+                             f"needs {wanted}.")
+
+
+#: More names than any ResNet's file lists (layers, or one layer's weights): a longer list is
+#: a damaged size, which would take minutes to read.
+MAX_NAMES = 100_000
+
+
+def _names(node, attribute: str, path: str) -> list[str]:
+    """The list of names in `attribute` of an HDF5 group, its length checked before reading."""
+    if attribute not in node.attrs:
+        return []
+    size = int(np.prod(node.attrs.get_id(attribute).shape or (1,)))
+    if size > MAX_NAMES:
+        raise ValueError(f"weights file {path!r} is damaged: {node.name!r} lists {size:,} "
+                         f"{attribute}.")
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in node.attrs[attribute]]
+
+
 def load_legacy_h5(model: keras.Model, path: str) -> None:
     """Loads a legacy Keras ``.h5`` weights file (keras.applications' format) into `model`,
-    layer by layer in order. ValueError for a file that does not fit or cannot be read."""
+    layer by layer in order, its shapes checked first (`check_legacy_h5`). ValueError for a
+    file that does not fit or cannot be read."""
     try:
+        check_legacy_h5(model, path)
         model.load_weights(path)
     except (ValueError, *DAMAGED_FILE_ERRORS) as err:
         raise ValueError(f"weights file {path!r} is damaged or does not fit {model.name}: "
