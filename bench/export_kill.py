@@ -5,16 +5,18 @@ kill: it must hold the previous export or the new, complete one, never a mix or 
         [--output=results/bench/export_kill.txt]
 
 Every round runs `export/export.py` for ResNet-20 at 32 px with random weights of a new seed
-(float32 and dynamic-range files) into the same output folder. A first, complete export
-measures how long the writing lasts: from the moment its new folder appears beside the output
-folder until the process ends. Each later round sends SIGKILL at a random moment of that span
-(plus 10%), counted from the moment its own new folder appears. Then the folder is read:
+(float32 and dynamic-range files) into the same output folder, and sends SIGKILL at a moment
+drawn at random from the steps of the writing, each followed by a random 0-0.3 s: the new
+folder appears beside the output folder, then gets saved_model/, each .tflite file,
+labels.txt, report.json; then the new folder is swapped in. Steps, not seconds, so that the
+kills spread over the writing however busy the machine is. Then the folder is read:
 
 - one export, whole: report.json lists exactly the folder's entries, and each .tflite file's
   sha256 is the one the report gives;
 - which one: the report's source names the seed of the previous round's export or this one's.
 
-Exit status 1 if any round left a mix, no folder, or a leftover beside it after the last run.
+Exit status 1 if any round left a mix or no folder, or a leftover beside it after one more
+export.
 """
 
 from __future__ import annotations
@@ -49,14 +51,34 @@ def start_export(out: str, seed: int) -> subprocess.Popen:
          "--latency_threads=1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
 
-def wait_for_new_folder(process: subprocess.Popen, out: str) -> float | None:
-    """The time at which the export's new folder appears beside `out` (None: it ended first)."""
+#: The steps of an export's writing a kill is aimed at, in order.
+STEPS = ("new folder", "saved_model/", "model_float32.tflite", "model_dynamic.tflite",
+         "labels.txt", "report.json", "swapped in")
+
+
+def reached(process: subprocess.Popen, out: str, seed: int) -> int:
+    """How many of `STEPS` the export has reached (its new folder is named after its pid)."""
     parent, prefix = os.path.dirname(out), f".tmp-new-{os.path.basename(out)}-{process.pid}-"
+    staging = [n for n in os.listdir(parent) if n.startswith(prefix)]
+    if not staging:
+        return len(STEPS) if read_export(out)[1] == seed else 0
+    entries = set(os.listdir(os.path.join(parent, staging[0])))
+    names = ("saved_model", *STEPS[2:6])
+    return 1 + next((i for i, name in enumerate(names) if name not in entries), len(names))
+
+
+def kill_at(process: subprocess.Popen, out: str, seed: int, step: int, delay: float) -> None:
+    """SIGKILL `delay` seconds after the export reached step `step` (or when it ends)."""
     while process.poll() is None:
-        if any(name.startswith(prefix) for name in os.listdir(parent)):
-            return time.monotonic()
-        time.sleep(0.02)
-    return None
+        try:
+            if reached(process, out, seed) > step:
+                break
+        except FileNotFoundError:  # the folder was renamed while being listed
+            pass
+        time.sleep(0.01)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
 
 
 def read_export(out: str) -> tuple[str, int | None]:
@@ -88,32 +110,24 @@ def main(argv: list[str]) -> int:
     rng = random.Random(_SEED.value)
     report = Report()
     first = start_export(out, seed=0)
-    began = wait_for_new_folder(first, out)
-    if first.wait() != 0 or began is None:
+    if first.wait() != 0:
         print(first.stderr.read().decode()[-3000:], file=sys.stderr)
         report("the first, complete export failed")
         return 1
-    span = time.monotonic() - began
-    report(f"{_KILLS.value} exports killed (SIGKILL) at random moments of the writing, which "
-           f"lasts {span:.1f} s on this machine (new folder beside the output to exit); "
-           f"kill moments uniform in [0, {1.1 * span:.1f}] s after the new folder appears")
-    report("| round | kill at (s) | folder after | holds |")
-    report("|---:|---:|---|---|")
+    report(f"{_KILLS.value} exports killed (SIGKILL), each at a random step of its writing "
+           f"({', '.join(STEPS)}) plus a random 0-0.3 s")
+    report("| round | killed after | folder after | holds |")
+    report("|---:|---|---|---|")
     counts = {"previous": 0, "new": 0, "bad": 0}
     previous = 0
     for round_ in range(1, _KILLS.value + 1):
-        process = start_export(out, seed=round_)
-        began = wait_for_new_folder(process, out)
-        delay = rng.uniform(0, 1.1 * span)
-        if began is not None:
-            time.sleep(max(0.0, began + delay - time.monotonic()))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        step, delay = rng.randrange(len(STEPS)), rng.uniform(0, 0.3)
+        kill_at(start_export(out, seed=round_), out, round_, step, delay)
         state, seed = read_export(out)
         holds = {previous: "previous", round_: "new"}.get(seed, "bad") if seed is not None \
             else "bad"
         counts[holds] += 1
-        report(f"| {round_} | {delay:.2f} | {state} | {holds} export |")
+        report(f"| {round_} | {STEPS[step]} + {delay:.2f} s | {state} | {holds} export |")
         if holds == "new":
             previous = round_
         if holds == "bad":
