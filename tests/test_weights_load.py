@@ -452,31 +452,54 @@ def test_views_inside_the_storage_and_big_endian_files_read_right(tmp_path):
     assert read.dtype == np.float32 and read.dtype.isnative
 
 
+#: Run apart from TensorFlow: importing torch (its triton) after TensorFlow has loaded can crash
+#: the process. Writes torchvision's random network (BatchNorm statistics as trained weights
+#: have them, not the identity of init) as a .pth, and its logits on the given input.
+TORCH_REFERENCE = """
+import sys
+import numpy as np
+import torch, torchvision
+name, pth, x_path, out = sys.argv[1:]
+torch.manual_seed(0)
+reference = getattr(torchvision.models, name)().eval()
+with torch.no_grad():
+    for module in reference.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.uniform_(0.5, 1.5)
+            module.bias.uniform_(-0.2, 0.2)
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+    torch.save(reference.state_dict(), pth)  # torch's zip format, as torchvision hosts it
+    x = np.load(x_path)
+    np.save(out, reference(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy())
+print(torch.__version__, torchvision.__version__)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None
+                    or importlib.util.find_spec("torchvision") is None,
+                    reason="torch and torchvision are not installed here (the GPU machine has "
+                           "them)")
 @pytest.mark.parametrize("name,options", [("resnet18", {}), ("resnet34", {}),
                                           ("resnet50", {"bottleneck_stride": "3x3"}),
                                           ("resnet101", {"bottleneck_stride": "3x3"}),
                                           ("resnet152", {"bottleneck_stride": "3x3"})])
 def test_torchvision_forward_pass_matches_where_torch_is_installed(name, options, tmp_path):
-    torch = pytest.importorskip("torch", reason="torch is not installed here (GPU machine)")
-    torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")
-    torch.manual_seed(0)
-    reference = getattr(torchvision.models, name)().eval()
-    with torch.no_grad():  # BatchNorm as trained weights have it, not the identity of init
-        for module in reference.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
-    path = str(tmp_path / f"{name}.pth")
-    torch.save(reference.state_dict(), path)  # torch's zip format, as torchvision hosts it
+    import subprocess
+
+    x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    path, out = str(tmp_path / f"{name}.pth"), str(tmp_path / "expected.npy")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    made = subprocess.run([sys.executable, "-c", TORCH_REFERENCE, name, path,
+                           str(tmp_path / "x.npy"), out], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    expected = np.load(out)
     from keras_resnet.weights.torch_checkpoint import port_torchvision_resnet
 
     ours = keras_resnet.get_model(name, classifier_activation=None, **options)
     port_torchvision_resnet(read_state_dict(path), ours)
-    x = np.random.default_rng(0).normal(size=(2, 224, 224, 3)).astype("float32")
-    with torch.no_grad():
-        expected = reference(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
     got = ours.predict(x, verbose=0)
     assert np.abs(expected).max() > 0.1  # a real signal, not a collapsed output
     np.testing.assert_allclose(got, expected, atol=1e-4 * max(1.0, np.abs(expected).max()))
