@@ -9,6 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from same_weights import assert_same_final_weights
 from test_weights_load import keras_applications_file, md5, serve_row
 
 import keras_resnet
@@ -216,11 +217,7 @@ def test_two_phases_head_then_backbone_slowly_and_resume_in_either_phase(image_f
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     loop.fit(data_plan.prepare(parted))
-    a = keras.models.load_model(os.path.join(whole.model_dir, "model.keras"))
-    b = keras.models.load_model(os.path.join(parted.model_dir, "model.keras"))
-    for x, y in zip(a.weights, b.weights, strict=True):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=1e-6,
-                                   err_msg=x.path)
+    assert_same_final_weights(whole.model_dir, parted.model_dir)
 
 
 def test_two_phase_settings_that_cannot_work_are_refused(image_folder, tmp_path, monkeypatch):

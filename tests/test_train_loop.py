@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from same_weights import assert_same_final_weights
 
 from keras_resnet.preprocessing import normalization_for
 from keras_resnet.train import checkpoints, data_plan, loop
@@ -145,11 +146,7 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)  # a new process with the same --seed
     loop.fit(data_plan.prepare(moved))
-    a = keras.models.load_model(os.path.join(whole.model_dir, "model.keras"))
-    b = keras.models.load_model(os.path.join(moved.model_dir, "model.keras"))
-    for x, y in zip(a.weights, b.weights, strict=True):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=1e-6,
-                                   err_msg=x.path)
+    assert_same_final_weights(whole.model_dir, moved.model_dir)
 
 
 def test_resumed_run_keeps_a_better_best_model(image_folder, tmp_path):
