@@ -20,9 +20,8 @@ from keras_resnet.export.config import ExportConfig
 from keras_resnet.export.pipeline import (
     RANDOM_EVAL_IMAGES,
     Source,
-    check_output_dir,
     set_batchnorm_statistics,
-    staged_output,
+    write_export,
 )
 from keras_resnet.export.predict import LiteRTClassifier
 from keras_resnet.preprocessing import with_normalization
@@ -67,12 +66,7 @@ def run(source: Source, config: ExportConfig) -> dict:
     """The whole backbone export; returns the report (also written to config.output_dir,
     which changes only once the export is complete, and to config.report_dir when set)."""
     _check(source, config)
-    check_output_dir(config.output_dir)
-    with staged_output(config.output_dir) as folder:
-        result = _export(source, config, folder)
-    if config.report_dir:
-        report.write(result, config.report_dir)
-    return result
+    return write_export(config, lambda folder: _export(source, config, folder))
 
 
 def _export(source: Source, config: ExportConfig, output_dir: str) -> dict:

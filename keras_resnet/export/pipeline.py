@@ -213,9 +213,16 @@ def run(source: Source, config: ExportConfig) -> dict:
     """The whole export; returns the report (also written to config.output_dir, and to
     config.report_dir when set). `output_dir` changes only once the export is complete."""
     _check(source, config)
+    return write_export(config, lambda folder: _export(source, config, folder))
+
+
+def write_export(config: ExportConfig, export) -> dict:
+    """Runs `export(folder)` (which writes an export into `folder` and returns its report)
+    so that config.output_dir is replaced whole once it succeeds (`staged_output`), then
+    writes the report to config.report_dir too when set. Returns the report."""
     check_output_dir(config.output_dir)
     with staged_output(config.output_dir) as folder:
-        report = _export(source, config, folder)
+        report = export(folder)
     if config.report_dir:
         from keras_resnet.export import report as report_writer
 
