@@ -62,8 +62,9 @@ def test_a_resume_may_change_how_the_run_logs_not_what_it_learns():
     same = dataclasses.replace(run, verbose=2, checkpoint_every_steps=100, model_dir="elsewhere",
                                distribution="one_device", cache=False)
     assert run_differences(run, same) == []
-    other = dataclasses.replace(run, lr=0.2, seed=1, label_smoothing=0.1, flip="alternating")
-    assert run_differences(run, other) == ["flip", "lr", "label_smoothing", "seed"]
+    other = dataclasses.replace(run, lr=0.2, seed=1, label_smoothing=0.1, flip="alternating",
+                                ema_decay=0.99)
+    assert run_differences(run, other) == ["flip", "lr", "label_smoothing", "ema_decay", "seed"]
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(

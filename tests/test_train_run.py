@@ -44,12 +44,15 @@ def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
     assert 0.0 <= metrics["val_accuracy"] <= 1.0
     assert len(open(os.path.join(model_dir, "history.csv")).read().splitlines()) == 3
     # The saved models load with keras_resnet alone (no trainer classes) and carry no optimizer.
-    load = ("import sys, keras, keras_resnet; m = keras.models.load_model(sys.argv[1]); "
-            "assert getattr(m, 'optimizer', None) is None and 'training' not in sys.modules")
-    for name in ("model.keras", "model_best.keras"):
-        loaded = subprocess.run([sys.executable, "-c", load, os.path.join(model_dir, name)],
-                                capture_output=True, text=True, timeout=120, cwd=ROOT)
-        assert loaded.returncode == 0, loaded.stderr[-2000:]
+    load = ("import sys, keras, keras_resnet\nfor path in sys.argv[1:]:\n"
+            "    m = keras.models.load_model(path)\n"
+            "    assert getattr(m, 'optimizer', None) is None, path\n"
+            "assert 'training' not in sys.modules")
+    loaded = subprocess.run([sys.executable, "-c", load,
+                             *(os.path.join(model_dir, n) for n in ("model.keras",
+                                                                    "model_best.keras"))],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
     # The resolved flags repeat the run: here it is complete, so nothing more is trained.
     again = train([f"--flagfile={model_dir}/flags.txt"])
     assert again.returncode == 0, again.stderr[-2000:]
@@ -68,26 +71,26 @@ def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
 
 def test_sigkill_mid_run_then_resume(image_folder, tmp_path):
     model_dir = str(tmp_path / "run")
-    args = flags(image_folder, model_dir, epochs=30, checkpoint_every_steps=2, batch_size=3)
+    args = flags(image_folder, model_dir, epochs=12, checkpoint_every_steps=2, batch_size=3)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, TRAIN, *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
     index = os.path.join(model_dir, "checkpoint.json")
     deadline = time.time() + 180
     step = 0
-    while time.time() < deadline and step < 20:
+    while time.time() < deadline and step < 10:
         time.sleep(0.2)
         if os.path.exists(index):
             step = json.load(open(index))["step"]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert 20 <= step < 270, "the run was not killed mid-way"
+    assert 10 <= step < 108, "the run was not killed mid-way"
     killed_at = json.load(open(index))["step"]
     resumed = train(args, timeout=400)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming from step {killed_at}" in resumed.stdout
     metrics = json.load(open(os.path.join(model_dir, "metrics.json")))
-    assert metrics["steps"] == 270  # 27 images / 3 = 9 steps x 30 epochs, none lost or extra
+    assert metrics["steps"] == 108  # 27 images / 3 = 9 steps x 12 epochs, none lost or extra
     assert not [f for f in os.listdir(model_dir) if f.startswith(".tmp-")]
 
 
@@ -121,17 +124,13 @@ def test_unknown_flag_and_other_run_in_model_dir(image_folder, tmp_path):
     result = train(flags(image_folder, str(model_dir)))
     assert result.returncode != 0 and "holds a run with different model" in result.stderr
     assert (model_dir / "flags.txt").read_text() == "--model=resnet56\n--dataset=x\n"
-    # The same run but for one field: the weight average (it lives in the checkpoints), the
-    # seed (another data order), the recipe (lr, label smoothing). Its length may change.
+    # The same run but for one field, here the weight average (it lives in the checkpoints);
+    # which fields count is test_train_flags' (seed, lr, label smoothing, ...).
     args = flags(image_folder, str(model_dir))
-    for change, message in [("--ema_decay=0.99", "different ema_decay (ema_decay=0.99)"),
-                            ("--seed=1", "different seed (seed=1)"),
-                            ("--lr=0.2", "different lr (lr=0.2)"),
-                            ("--label_smoothing=0.1",
-                             "different label_smoothing (label_smoothing=0.1)")]:
-        (model_dir / "flags.txt").write_text("".join(f"{a}\n" for a in [*args, change]))
-        result = train(args)
-        assert result.returncode != 0 and message in result.stderr, result.stderr[-1000:]
+    (model_dir / "flags.txt").write_text("".join(f"{a}\n" for a in [*args, "--ema_decay=0.99"]))
+    result = train(args)
+    assert result.returncode != 0, result.stderr[-1000:]
+    assert "different ema_decay (ema_decay=0.99)" in result.stderr, result.stderr[-1000:]
     (model_dir / "flags.txt").write_text("--model=resnet20\n--unknown_flag=3\n")
     result = train(args)
     assert result.returncode != 0 and "is not a flagfile of the trainer" in result.stderr
