@@ -125,6 +125,52 @@ def test_processes_fetching_one_file_at_once_end_with_one_good_file(server, monk
     assert os.listdir(cache) == [path.name] and md5(got[0]) == md5(path)
 
 
+def test_a_full_disk_mid_download_is_a_clear_error_and_keeps_the_cache(server, monkeypatch):
+    """The disk fills up while the file is written (a writer that fails with ENOSPC after
+    1 MiB, as urlretrieve's file would on a full disk): a clear error that names it, nothing
+    of the new file left, and the cache's complete files untouched."""
+    import errno
+    import urllib.request
+
+    folder, base = server
+    path = folder / "resnet50_notop.h5"
+    path.write_bytes(os.urandom(3 << 20))
+    serve_row(monkeypatch, "resnet50", False, base + path.name, md5(path))
+    cache = os.path.join(os.environ["KERAS_HOME"], "models", "keras_resnet")
+    os.makedirs(cache)
+    kept = os.urandom(5000)
+    with open(os.path.join(cache, "resnet18-f37072fd.pth"), "wb") as f:
+        f.write(kept)
+
+    class FullDisk:
+        def __init__(self, file):
+            self.file, self.written = file, 0
+
+        def write(self, data):
+            if self.written + len(data) > 1 << 20:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self.written += len(data)
+            return self.file.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(urllib.request, "open",
+                        lambda name, mode="r", *a, **k: FullDisk(open(name, mode, *a, **k)),
+                        raising=False)
+    with pytest.raises(ValueError, match="No space left on device") as err:
+        keras_resnet.ResNet50(weights="imagenet", include_top=False)
+    assert base + path.name in str(err.value) and cache in str(err.value)
+    assert os.listdir(cache) == ["resnet18-f37072fd.pth"]
+    assert open(os.path.join(cache, "resnet18-f37072fd.pth"), "rb").read() == kept
+
+
 def test_an_unwritable_cache_is_a_clear_error(server, monkeypatch, tmp_path):
     folder, base = server
     (folder / "w.h5").write_bytes(b"x")
