@@ -188,22 +188,16 @@ def mediapipe_top1(path, pixels: np.ndarray, labels: list[str],
     """MediaPipe Tasks' ImageClassifier (the C++ task of Android and iOS apps) on `path` with
     no options but the file: each image's top class name, after checking that it names all
     the classes (and, with `probabilities`, that its scores are probabilities)."""
-    mp = pytest.importorskip("mediapipe", reason="mediapipe is not installed ([dev] has it)")
-    from mediapipe.tasks.python import BaseOptions, vision
+    pytest.importorskip("mediapipe", reason="mediapipe is not installed (README, Install)")
+    from keras_resnet.export.mediapipe_client import classify
 
-    options = vision.ImageClassifierOptions(
-        base_options=BaseOptions(model_asset_path=str(path)), max_results=len(labels))
     tops = []
-    with vision.ImageClassifier.create_from_options(options) as classifier:
-        for image in pixels.astype(np.uint8):
-            result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
-                                                  data=np.ascontiguousarray(image)))
-            categories = result.classifications[0].categories
-            assert {c.category_name for c in categories} == set(labels)
-            if probabilities:
-                scores = [c.score for c in categories]
-                assert min(scores) >= 0 and abs(sum(scores) - 1) < 1e-3, scores
-            tops.append(categories[0].category_name)
+    for categories in classify(path, pixels, max_results=len(labels)):
+        assert {name for name, _ in categories} == set(labels)
+        if probabilities:
+            scores = [score for _, score in categories]
+            assert min(scores) >= 0 and abs(sum(scores) - 1) < 1e-3, scores
+        tops.append(categories[0][0])
     return tops
 
 
@@ -312,6 +306,9 @@ def test_preprocessing_inside_uint8_io_and_logits(exported, model_file, tmp_path
     assert report["preprocessing"]["scores"] == "logits"
     assert "SOFTMAX" not in report["variants"]["float32"]["ops"]
     assert report["variants"]["int8"]["input_dtype"] == "uint8"
+    # uint8 in and out: QUANTIZE operators requantize uint8 <-> int8, integer arithmetic
+    assert "QUANTIZE" in report["variants"]["int8"]["ops"]
+    assert report["variants"]["int8"]["integer_only_problems"] == []
     assert report["variants"]["float32"]["max_abs_diff"] <= 1e-4
     assert "max \\|Δ logits\\|" in (out / "report.md").read_text()
     from keras_resnet.export.predict import LiteRTClassifier

@@ -31,6 +31,8 @@ COVERED_BY = {
     "keras_resnet/export/report.py": ("test_export_run.py", "report.json and report.md"),
     "keras_resnet/export/pipeline.py": ("test_export_run.py", "the export steps end to end"),
     "keras_resnet/export/predict.py": ("test_export_run.py", "run without TensorFlow on exports"),
+    "keras_resnet/export/mediapipe_client.py": ("test_export_run.py", "MediaPipe on every "
+                                                "variant of the exports there"),
     "keras_resnet/train/config.py": ("test_train_flags.py", "the config and its flags together"),
     "keras_resnet/train/distribute.py": ("test_train_run.py", "strategies need processes"),
     "keras_resnet/train/distributed_loop.py": ("test_train_run.py",

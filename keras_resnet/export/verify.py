@@ -20,13 +20,20 @@ FLOAT_VARIANTS = frozenset({"float32", "float16"})
 
 def integer_only_problems(classifier: LiteRTClassifier) -> list[str]:
     """Why the model is not integer-only (empty if it is): float tensors between operators,
-    quantize/dequantize or custom (Flex) operators."""
+    quantize/dequantize operators from or to float, or custom (Flex) operators."""
     problems = []
-    ops = classifier.op_names()
-    if odd := [op for op in ops if op in QUANTIZATION_OPS or op.startswith("Flex")
-               or op == "CUSTOM"]:
-        problems.append(f"operators {odd}")
     details = classifier.interpreter.get_tensor_details()
+    dtype = {t["index"]: t["dtype"] for t in details}
+    odd = set()
+    for op in classifier.interpreter._get_ops_details():  # noqa: SLF001 (LiteRT's only listing)
+        name = op["op_name"]
+        tensors = [*op["inputs"], *op["outputs"]]
+        if name.startswith("Flex") or name == "CUSTOM" or (
+                # uint8 <-> int8 requantization (uint8 input or output) is integer arithmetic
+                name in QUANTIZATION_OPS and any(dtype.get(i) == np.float32 for i in tensors)):
+            odd.add(name)
+    if odd:
+        problems.append(f"operators {sorted(odd)}")
     floats = [t["name"] or f"#{t['index']}" for t in details if t["dtype"] == np.float32]
     if floats:
         problems.append(f"{len(floats)} float32 tensor(s), e.g. {floats[:3]}")
