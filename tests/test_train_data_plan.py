@@ -20,6 +20,23 @@ def test_classes_must_match_the_dataset(tmp_path):
         data_plan.prepare(cfg)
 
 
+@pytest.mark.parametrize("change,message", [
+    ({"classes": 5}, "--classes=5 but"),
+    ({"model": "resnet21"}, "Did you mean"),
+    ({"batch_size": 100}, "fewer than one global batch"),
+])
+def test_a_config_the_folder_or_registry_refuses_fails_before_writing(image_folder, tmp_path,
+                                                                      change, message):
+    """train.py's checks before it writes anything (its command runs end to end for other
+    refusals in test_train_run)."""
+    cfg = TrainConfig(**{"model": "resnet20", "dataset": f"folder:{image_folder}",
+                         "model_dir": str(tmp_path / "run"), "image_size": 12, "batch_size": 9,
+                         "val_fraction": 0.25, **change})
+    with pytest.raises(ValueError, match=message):
+        data_plan.prepare(cfg)
+    assert not (tmp_path / "run").exists()
+
+
 def _spoil(folder) -> list[str]:
     """Three bad files among the good ones: empty, truncated, not an image."""
     cat = sorted((folder / "cat").iterdir())

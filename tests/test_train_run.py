@@ -57,9 +57,11 @@ def test_train_writes_artifacts_resumes_and_evaluates(image_folder, tmp_path):
     again = train([f"--flagfile={model_dir}/flags.txt"])
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 6
-    # Two more epochs continue from step 6.
-    more = train(flags(image_folder, model_dir, epochs=4))
-    assert "resuming from step 6" in more.stdout
+    # Two more epochs continue from step 6, here under OneDeviceStrategy (a resume may change
+    # the strategy; restoring must happen in its scope).
+    more = train(flags(image_folder, model_dir, epochs=4, distribution="one_device"))
+    assert more.returncode == 0, more.stderr[-2000:]
+    assert "resuming from step 6" in more.stdout and "OneDeviceStrategy" in more.stdout
     assert json.load(open(os.path.join(model_dir, "metrics.json")))["steps"] == 12
     evaluation = train(flags(image_folder, model_dir, mode="eval", eval_flip=True))
     assert evaluation.returncode == 0, evaluation.stderr[-2000:]
@@ -102,9 +104,6 @@ def test_helpshort_lists_the_runs_flags_and_the_process_flags():
 
 @pytest.mark.parametrize("extra,message", [
     ({"dataset": "folder:/no/such/folder"}, "does not exist"),
-    ({"classes": 5}, "--classes=5 but"),
-    ({"model": "resnet21"}, "Did you mean"),
-    ({"batch_size": 100}, "fewer than one global batch"),
     ({"distribution": "mirrored", "logical_cpus": 2}, "not divisible by the 2 replicas"),
 ])
 def test_bad_input_fails_early_and_writes_nothing(image_folder, tmp_path, extra, message):
@@ -150,42 +149,15 @@ def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
     assert "global batch 8 = 2 replica(s) x 4" in result.stdout
 
 
-def test_one_device_strategy_resumes(image_folder, tmp_path):
-    model_dir = str(tmp_path / "run")
-    first = train(flags(image_folder, model_dir, distribution="one_device", epochs=1))
-    assert first.returncode == 0, first.stderr[-2000:]
-    more = train(flags(image_folder, model_dir, distribution="one_device", epochs=2))
-    assert more.returncode == 0, more.stderr[-2000:]  # restoring needs the strategy's scope
-    assert "resuming from step 3" in more.stdout
-
-
-def test_multi_worker_over_two_local_processes_trains_in_step(image_folder, tmp_path):
-    """Two worker processes on 127.0.0.1 train under MultiWorkerMirroredStrategy (TF_CONFIG),
-    launched as the experiments launch them (runner.train with workers=2), through the
-    trainer's own distributed loop (Keras 3's fit() fails there, keras#20585): both report
-    the same metrics, and only the chief writes model_dir."""
-    flagfile = tmp_path / "run.flags"
-    flagfile.write_text("\n".join(flags(image_folder, "unused", batch_size=8,
-                                        distribution="multi_worker")) + "\n")
-    run = runner.train("run", str(flagfile), [], str(tmp_path), backend="tensorflow",
-                       workers=2)
-    finals = []
-    for index in range(2):
-        out = (tmp_path / f"run-worker{index}.log").read_text()
-        assert "global batch 8 = 2 replica(s) x 4" in out
-        assert "Epoch 2/2" in out
-        finals.append([line for line in out.splitlines() if "val accuracy" in line][-1])
-    assert finals[0] == finals[1]  # same weights on both workers -> same val accuracy line
-    assert run.metrics["steps"] == 6  # 27 images / global batch 8 = 3 steps x 2 epochs
-    assert len(run.history) == 2
-    assert {"model.keras", "model_best.keras", "checkpoint.json"} <= set(os.listdir(run.model_dir))
-
-
 def test_a_killed_worker_stops_its_peer_with_a_clear_error_and_the_run_resumes(
         image_folder, tmp_path):
-    """Worker 1 of two is SIGKILLed mid-run: worker 0 stops by itself within --peer_timeout_s
-    (exit status 5, an error that says to restart), and the same command on both workers then
-    resumes from the last checkpoint and finishes the run."""
+    """Two worker processes on 127.0.0.1 train under MultiWorkerMirroredStrategy (TF_CONFIG)
+    through the trainer's own distributed loop (Keras 3's fit() fails there, keras#20585).
+    Worker 1 is SIGKILLed mid-run: worker 0 stops by itself within --peer_timeout_s (exit
+    status 5, an error that says to restart). The same command on both workers, launched as the
+    experiments launch them (runner.train with workers=2), then resumes from the last
+    checkpoint and finishes the run in step: both report the same metrics, and the chief
+    writes model_dir."""
     model_dir = tmp_path / "run"
     args = [sys.executable, TRAIN, *flags(image_folder, str(model_dir), batch_size=8,
                                           epochs=4, distribution="multi_worker",
@@ -217,9 +189,17 @@ def test_a_killed_worker_stops_its_peer_with_a_clear_error_and_the_run_resumes(
     flagfile.write_text("\n".join(a for a in args[2:] if a != "--peer_timeout_s=20") + "\n")
     again = runner.train("run", str(flagfile), [], str(tmp_path), backend="tensorflow",
                          workers=2)
+    finals = []
     for index in range(2):
-        assert f"resuming from step {step}" in (tmp_path / f"run-worker{index}.log").read_text()
-    assert again.metrics["steps"] == 12
+        out = (tmp_path / f"run-worker{index}.log").read_text()
+        assert f"resuming from step {step}" in out
+        assert "global batch 8 = 2 replica(s) x 4" in out and "Epoch 4/4" in out
+        finals.append([line for line in out.splitlines() if "val accuracy" in line][-1])
+    assert finals[0] == finals[1]  # same weights on both workers -> same val accuracy line
+    assert again.metrics["steps"] == 12  # 27 images / global batch 8 = 3 steps x 4 epochs
+    assert len(again.history) == 4
+    assert {"model.keras", "model_best.keras", "checkpoint.json"} <= set(
+        os.listdir(again.model_dir))
 
 
 if __name__ == "__main__":
