@@ -25,7 +25,7 @@ from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
 from keras_resnet.export.mediapipe_client import classify
 from keras_resnet.export.pipeline import Source
-from keras_resnet.export.predict import LiteRTClassifier, preprocess
+from keras_resnet.export.predict import LiteRTClassifier, preprocess, read_labels
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "The training run that was exported.")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Its export folder (export.py "
@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
         exported = json.load(f)
     with open(os.path.join(export_dir, "preprocessing.json")) as f:
         prep = json.load(f)
-    labels = open(os.path.join(export_dir, "labels.txt")).read().split()
+    labels = read_labels(os.path.join(export_dir, "labels.txt"))
 
     source = Source.from_model_dir(_MODEL_DIR.value)
     if source.folder() is None:

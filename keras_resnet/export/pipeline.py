@@ -20,6 +20,7 @@ from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.data.numpy_loader import decode_split
 from keras_resnet.export import converter, metadata, serving
 from keras_resnet.export.config import ExportConfig
+from keras_resnet.export.predict import read_labels
 from keras_resnet.export.reference import float64_outputs
 from keras_resnet.export.verify import FLOAT_VARIANTS, verify
 from keras_resnet.preprocessing import normalization_for, normalization_name
@@ -54,8 +55,7 @@ class Source:
         names = None
         labels = os.path.join(model_dir, "labels.txt")
         if os.path.isfile(labels):
-            with open(labels) as f:
-                names = tuple(line.strip() for line in f if line.strip())
+            names = tuple(read_labels(labels))
         return cls(load_model_file(path), path, names, run.get("dataset"),
                    float(run.get("val_fraction", 0.1)), run.get("normalization", "auto"),
                    IMAGENET_CROP_FRACTION if run.get("augment") == "imagenet" else 1.0)

@@ -110,6 +110,18 @@ def load_image(path: str, size: tuple[int, int], crop_fraction: float = 1.0) -> 
         return np.asarray(image.crop((left, top, left + width, top + height)), np.float32)
 
 
+def parse_labels(text: str) -> list[str]:
+    """Class names from the text of a labels file: one per line, blank lines skipped (a name may
+    hold spaces)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_labels(path: str) -> list[str]:
+    """The class names of the labels file at `path` (an export's or a run's labels.txt)."""
+    with open(path) as f:
+        return parse_labels(f.read())
+
+
 def packed_labels(model_path: str) -> list[str] | None:
     """The class names packed into the model with its metadata (the standard TFLite metadata
     keeps associated files as a zip after the flatbuffer), or None."""
@@ -118,7 +130,7 @@ def packed_labels(model_path: str) -> list[str] | None:
             text = archive.read("labels.txt").decode()
     except (zipfile.BadZipFile, KeyError, OSError):
         return None
-    return [line.strip() for line in text.splitlines() if line.strip()] or None
+    return parse_labels(text) or None
 
 
 def preprocess(pixels: np.ndarray, preprocessing: dict) -> np.ndarray:
@@ -155,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(path):
             parser.error(f"{what} file {path!r} not found")
     if labels is None:
-        with open(labels_path) as f:
-            labels = [line.strip() for line in f if line.strip()]
+        labels = read_labels(labels_path)
     with open(prep_path) as f:
         preprocessing = json.load(f)
     classifier = LiteRTClassifier(args.model, num_threads=args.threads)
