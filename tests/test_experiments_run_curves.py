@@ -39,5 +39,44 @@ def test_the_figure_has_both_panels_and_the_target_line(tmp_path):
     assert len(loss.lines) == 2
 
 
+def test_versus_tables_the_epochs_both_runs_finished():
+    ours = [{"epoch": e, "accuracy": 0.5 + e / 100, "val_accuracy": 0.4 + e / 100}
+            for e in range(25)]
+    theirs = [{"epoch": e, "accuracy": 0.6, "val_accuracy": 0.45} for e in range(22)]
+    table = run_curves.versus(ours, theirs)
+    assert [row[0] for row in table] == [10, 20, 22]  # every 10th and the last common one
+    assert table[0][1:] == ["59.00%", "60.00%", "49.00%", "45.00%", "+4.00"]
+    assert table[-1][5] == "+16.00"
+    assert run_curves.versus(ours, []) == []
+
+
+def test_the_figure_draws_the_baseline_beside_the_run(tmp_path):
+    pytest.importorskip("matplotlib", reason="the experiments draw with matplotlib ([dev])")
+    (tmp_path / "history.csv").write_text(HISTORY)
+    rows = run_curves.read_history(str(tmp_path / "history.csv"))
+    fig = run_curves.draw(rows, "t", None, baseline=rows[:2], baseline_name="first")
+    acc, _ = fig.axes
+    labels = [line.get_label() for line in acc.lines]
+    assert labels[2:] == ["train, first", "validation, first"]
+    assert list(acc.lines[3].get_ydata()) == [0.45, 0.62]
+
+
+def test_write_compares_with_a_baseline_and_refuses_one_without_history(tmp_path):
+    pytest.importorskip("matplotlib", reason="the experiments draw with matplotlib ([dev])")
+    for run in ("run", "first"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "history.csv").write_text(HISTORY)
+        (tmp_path / run / "flags.txt").write_text("--model=resnet20\n--epochs=180\n")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="--baseline: no history at"):
+        run_curves.write(str(tmp_path / "run"), str(out), baseline_run=str(tmp_path / "none"))
+    assert not out.exists()  # refused before anything was written
+    text = run_curves.write(str(tmp_path / "run"), str(out), target=0.91,
+                            baseline_run=str(tmp_path / "first"))
+    assert "| 3 of 180 |" in text and "Epoch by epoch against `first`" in text
+    assert "| 3 | 70.00% | 70.00% | 58.00% | 58.00% | +0.00 |" in text
+    assert (out / "curves.png").stat().st_size > 0 and (out / "curves.md").read_text() == text
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -5,6 +5,8 @@ per epoch, with the target accuracy drawn in, and a table of where the run stand
         --output_dir=results/training/cifar10_resnet20_long --target=0.91
 
 Works on a run in progress (a pack made by training/carry_run.py holds its history.csv).
+``--baseline=OTHER_RUN`` draws another run's curves beside it and tables the two epoch by
+epoch, for a run that changes one thing of another's recipe.
 """
 
 from __future__ import annotations
@@ -47,12 +49,40 @@ def summary(rows: list[dict[str, float]], planned_epochs: int | None) -> list[li
     return table
 
 
-def draw(rows: list[dict[str, float]], title: str, target: float | None):
+def versus(rows: list[dict[str, float]], baseline: list[dict[str, float]],
+           every: int = 10) -> list[list[object]]:
+    """Table rows comparing two runs at the epochs both finished: every `every`-th epoch and
+    the last common one; train and val accuracy of each and the val difference in points."""
+    theirs = {int(r["epoch"]): r for r in baseline}
+    common = [r for r in rows if int(r["epoch"]) in theirs]
+    if not common:
+        return []
+    last = int(common[-1]["epoch"])
+    table = []
+    for r in common:
+        epoch = int(r["epoch"])
+        if (epoch + 1) % every and epoch != last:
+            continue
+        b = theirs[epoch]
+        table.append([epoch + 1, f"{r['accuracy']:.2%}", f"{b['accuracy']:.2%}",
+                      f"{r['val_accuracy']:.2%}", f"{b['val_accuracy']:.2%}",
+                      f"{(r['val_accuracy'] - b['val_accuracy']) * 100:+.2f}"])
+    return table
+
+
+def draw(rows: list[dict[str, float]], title: str, target: float | None,
+         baseline: list[dict[str, float]] | None = None, baseline_name: str = "baseline"):
     plt = figures.pyplot()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(11, 4.2))
     epochs = [int(r["epoch"]) + 1 for r in rows]
     acc.plot(epochs, [r["accuracy"] for r in rows], label="train (augmented)")
     acc.plot(epochs, [r["val_accuracy"] for r in rows], label="validation (5k)")
+    if baseline:
+        theirs = [int(r["epoch"]) + 1 for r in baseline]
+        acc.plot(theirs, [r["accuracy"] for r in baseline], color="C0", linestyle=":",
+                 label=f"train, {baseline_name}")
+        acc.plot(theirs, [r["val_accuracy"] for r in baseline], color="C1", linestyle=":",
+                 label=f"validation, {baseline_name}")
     if target:
         acc.axhline(target, color="gray", linestyle="--", linewidth=1,
                     label=f"target {target:.2%}")
@@ -66,23 +96,48 @@ def draw(rows: list[dict[str, float]], title: str, target: float | None):
     return fig
 
 
+def write(run: str, output_dir: str, name: str = "curves", target: float | None = None,
+          baseline_run: str | None = None) -> str:
+    """Writes ``output_dir/name.{png,md}`` for the run in `run` (beside `baseline_run` if
+    given); returns the markdown. A run or baseline without history is a ValueError, raised
+    before anything is written."""
+    rows = read_history(os.path.join(run, "history.csv"))
+    baseline, other = None, None
+    if baseline_run:
+        other = os.path.basename(os.path.normpath(baseline_run))
+        try:
+            baseline = read_history(os.path.join(baseline_run, "history.csv"))
+        except ValueError as err:
+            raise ValueError(f"--baseline: {err}") from None
+    run_flags = read_flagfile(os.path.join(run, "flags.txt"))
+    planned = int(run_flags["epochs"]) if run_flags.get("epochs") else None
+    label = os.path.basename(os.path.normpath(run))
+    title = f"{run_flags.get('model', label)}: {label}"
+    command = (f"python -m training.experiments.run_curves --model_dir={run} "
+               f"--output_dir={output_dir}"
+               + (f" --baseline={baseline_run}" if baseline_run else "")
+               + (f" --target={target}" if target else ""))
+    text = (f"# {title}\n\nWritten by `{command}` from its history.csv.\n\n"
+            + figures.markdown_table(["", ""], summary(rows, planned)))
+    if baseline:
+        compared = versus(rows, baseline)
+        text += (f"\nEpoch by epoch against `{other}` (its history.csv):\n\n"
+                 + (figures.markdown_table(
+                     ["epoch", f"train, {label}", f"train, {other}", f"val, {label}",
+                      f"val, {other}", "val difference (points)"], compared)
+                    if compared else "no epoch finished by both runs.\n"))
+    figures.publish(output_dir, name,
+                    draw(rows, title, target, baseline, other or "baseline"), text)
+    return text
+
+
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    run = FLAGS.model_dir
     try:
-        rows = read_history(os.path.join(run, "history.csv"))
+        write(FLAGS.model_dir, FLAGS.output_dir, FLAGS.name, FLAGS.target, FLAGS.baseline)
     except ValueError as err:
         raise app.UsageError(str(err)) from None
-    run_flags = read_flagfile(os.path.join(run, "flags.txt"))
-    planned = int(run_flags["epochs"]) if run_flags.get("epochs") else None
-    name = os.path.basename(os.path.normpath(run))
-    title = f"{run_flags.get('model', name)}: {name}"
-    text = (f"# {title}\n\nWritten by `python -m training.experiments.run_curves "
-            f"--model_dir={run} --output_dir={FLAGS.output_dir}"
-            + (f" --target={FLAGS.target}" if FLAGS.target else "") + "` from its history.csv.\n\n"
-            + figures.markdown_table(["", ""], summary(rows, planned)))
-    figures.publish(FLAGS.output_dir, FLAGS.name, draw(rows, title, FLAGS.target), text)
     return 0
 
 
@@ -91,6 +146,8 @@ if __name__ == "__main__":
                         "flags.txt).", required=True)
     flags.DEFINE_string("output_dir", None, "Where NAME.png and NAME.md go.", required=True)
     flags.DEFINE_string("name", "curves", "Base name of the figure and table.")
+    flags.DEFINE_string("baseline", None, "Another run (model_dir or pack) to draw beside it "
+                        "and compare epoch by epoch.")
     flags.DEFINE_float("target", None, "Draw this validation accuracy as a line (e.g. 0.91).",
                        lower_bound=0.0, upper_bound=1.0)
     app.run(main)
