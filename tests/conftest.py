@@ -97,3 +97,29 @@ def server(tmp_path, monkeypatch):
     yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def hold_in_another_process():
+    """`hold_in_another_process(folder)`: a live process holding `folder`'s lock
+    (`keras_resnet.common.folder_lock`) as a running trainer does; returns its Popen, which
+    the test may kill; any still running at the end is killed."""
+    import subprocess
+    import sys
+
+    held = []
+
+    def start(folder) -> subprocess.Popen:
+        code = ("import sys, time\nfrom keras_resnet.common.folder_lock import hold\n"
+                "with hold(sys.argv[1], 'training'):\n    print('held', flush=True)\n"
+                "    time.sleep(120)\n")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                                stdout=subprocess.PIPE, text=True)
+        held.append(proc)
+        assert proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield start
+    for proc in held:
+        proc.kill()
+        proc.wait()

@@ -135,6 +135,16 @@ def test_unknown_flag_and_other_run_in_model_dir(image_folder, tmp_path):
     assert result.returncode != 0 and "is not a flagfile of the trainer" in result.stderr
 
 
+def test_a_model_dir_another_trainer_is_writing_is_refused(image_folder, tmp_path,
+                                                            hold_in_another_process):
+    model_dir = tmp_path / "run"
+    holder = hold_in_another_process(model_dir)  # as a trainer still running there does
+    result = train(flags(image_folder, str(model_dir)))
+    assert result.returncode != 0
+    assert f"in use by another process (pid {holder.pid}" in result.stderr, result.stderr[-1000:]
+    assert os.listdir(model_dir) == [".lock"]  # nothing of this run written
+
+
 def test_non_finite_loss_stops_with_a_clear_error(image_folder, tmp_path):
     result = train(flags(image_folder, str(tmp_path / "run"), lr=1e30, weight_decay=0))
     assert result.returncode == 3

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_resnet.common.folder_lock import FolderBusyError
 from keras_resnet.train import checkpoints
 from training import carry_run
 
@@ -52,6 +53,20 @@ def test_unpack_refuses_to_replace_a_newer_checkpoint(tmp_path):
     assert carry_run.unpack(str(tmp_path / "pack"), str(tmp_path / "new"))["step"] == 4
 
 
+def test_a_model_dir_a_trainer_is_writing_is_neither_packed_nor_unpacked_into(
+        tmp_path, hold_in_another_process):
+    _run(tmp_path / "run")
+    carry_run.pack(str(tmp_path / "run"), str(tmp_path / "pack"))
+    hold_in_another_process(tmp_path / "live")
+    with pytest.raises(FolderBusyError, match="in use by another process"):
+        carry_run.unpack(str(tmp_path / "pack"), str(tmp_path / "live"))
+    assert os.listdir(tmp_path / "live") == [".lock"]
+    hold_in_another_process(tmp_path / "run")
+    with pytest.raises(FolderBusyError, match="in use by another process"):
+        carry_run.pack(str(tmp_path / "run"), str(tmp_path / "later"))
+    assert not (tmp_path / "later").exists()
+
+
 def test_a_damaged_checkpoint_is_not_packed(tmp_path):
     _run(tmp_path / "run")
     newest = tmp_path / "run" / "ckpt-4.weights.h5"
@@ -75,7 +90,7 @@ def test_command_line_pack_and_a_clear_usage_error(tmp_path):
     empty = subprocess.run([*command, "--pack", f"--model_dir={tmp_path / 'none'}",
                             f"--to={tmp_path / 'p2'}"], capture_output=True, text=True,
                            cwd=ROOT, timeout=120)
-    assert empty.returncode == 2 and "holds no checkpoint" in empty.stderr
+    assert empty.returncode == 2 and "none does not exist; nothing to carry" in empty.stderr
 
 
 if __name__ == "__main__":

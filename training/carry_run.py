@@ -9,7 +9,8 @@ state) and its index with size and sha256, flags.txt, the data seed of an unseed
 history.csv, steps.csv, labels.txt, model_best.keras, and once the run has finished model.keras
 and metrics.json. Every file is checked, then written
 atomically; older checkpoints left in the pack are removed only after the new one is in place.
-Unpacking refuses to replace a checkpoint that is as new or newer.
+Unpacking refuses to replace a checkpoint that is as new or newer. Both refuse a model_dir a
+trainer is still writing (stop it first: `keras_resnet.common.folder_lock`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from absl import app, flags
 
 from keras_resnet.common import atomic_io
+from keras_resnet.common.folder_lock import FolderBusyError, hold
 from keras_resnet.train import checkpoints
 
 #: files of a model_dir a resume needs beside the checkpoint (those present are carried).
@@ -69,18 +71,22 @@ def _move(source: str, target: str) -> dict:
 
 def pack(model_dir: str, to: str) -> dict:
     """Packs `model_dir`'s newest checkpoint and run files into `to` (created if needed)."""
-    return _move(model_dir, to)
+    if not os.path.isdir(model_dir):
+        raise ValueError(f"{model_dir} does not exist; nothing to carry.")
+    with hold(model_dir, "packing a run"):  # a live run would rotate its checkpoint away
+        return _move(model_dir, to)
 
 
 def unpack(source: str, model_dir: str) -> dict:
     """Unpacks a pack made by `pack` into `model_dir`; refuses to replace a newer checkpoint."""
     incoming = _checked_newest(source)
-    present = checkpoints.latest(model_dir) if os.path.isdir(model_dir) else None
-    if present is not None and present["step"] >= incoming["step"]:
-        raise ValueError(f"{model_dir} already holds step {present['step']}, not older than the "
-                         f"pack's step {incoming['step']}: nothing unpacked (rerun train.py to "
-                         "resume it, or unpack into another model_dir).")
-    return _move(source, model_dir)
+    with hold(model_dir, "unpacking a run"):
+        present = checkpoints.latest(model_dir)
+        if present is not None and present["step"] >= incoming["step"]:
+            raise ValueError(f"{model_dir} already holds step {present['step']}, not older than "
+                             f"the pack's step {incoming['step']}: nothing unpacked (rerun "
+                             "train.py to resume it, or unpack into another model_dir).")
+        return _move(source, model_dir)
 
 
 def define_flags() -> None:
@@ -109,7 +115,7 @@ def main(argv: list[str]) -> int:
         else:
             record = unpack(values["from"].value, values.model_dir)
             where = values.model_dir
-    except ValueError as err:
+    except (ValueError, FolderBusyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{where}: {record['file']} (step {record['step']}, epoch {record['epoch']}, "

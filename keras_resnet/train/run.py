@@ -9,6 +9,7 @@ The run's flags are `keras_resnet.train.config.TrainConfig`'s fields, defined in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -17,6 +18,7 @@ from absl import app, flags
 
 from keras_resnet.common.atomic_io import write_text
 from keras_resnet.common.entry import run_app
+from keras_resnet.common.folder_lock import FolderBusyError, hold
 from keras_resnet.train import flags as config_flags
 from keras_resnet.train.config import run_differences
 
@@ -88,10 +90,8 @@ def main(argv: list[str]) -> int:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if FLAGS.logical_cpus > 1:
         _split_cpu(FLAGS.logical_cpus)
-    from keras_resnet.train import data_plan, evaluation, loop
-    from keras_resnet.train.callbacks import NonFiniteLossError
-    from keras_resnet.train.checkpoints import CheckpointWriteError
-    from keras_resnet.train.distribute import lost_peer, make_distribution
+    from keras_resnet.train import data_plan, evaluation
+    from keras_resnet.train.distribute import make_distribution
     from keras_resnet.train.model import resolved_dtype
 
     # First: multi-worker needs a fresh runtime, DataParallel the devices.
@@ -116,12 +116,27 @@ def main(argv: list[str]) -> int:
             print(f"{path}: top-1 {result[top1]:.4f}, top-5 {result[top5]:.4f} on "
                   f"{result['images']} images{how}")
         return 0
-    text = config_flags.flags_text(config)
+    with contextlib.ExitStack() as held:
+        if plan.distribution.is_chief:  # the only writer of model_dir
+            try:
+                held.enter_context(hold(FLAGS.model_dir, "training"))
+            except FolderBusyError as err:
+                raise app.UsageError(str(err)) from None
+        return _train(plan, config, distribution)
+
+
+def _train(plan, config, distribution) -> int:
+    """Checks that model_dir holds this run (or none), records its flags, and trains."""
+    from keras_resnet.train import loop
+    from keras_resnet.train.callbacks import NonFiniteLossError
+    from keras_resnet.train.checkpoints import CheckpointWriteError
+    from keras_resnet.train.distribute import lost_peer
+
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")
     _check_same_run(flags_path, config)
     if plan.distribution.is_chief:
         os.makedirs(FLAGS.model_dir, exist_ok=True)
-        write_text(flags_path, text)
+        write_text(flags_path, config_flags.flags_text(config))
     try:
         metrics = loop.fit(plan)
     except NonFiniteLossError as err:
