@@ -134,8 +134,7 @@ def _train(plan, config, distribution) -> int:
 
     flags_path = os.path.join(FLAGS.model_dir, "flags.txt")
     _check_same_run(flags_path, config)
-    if plan.distribution.is_chief:
-        os.makedirs(FLAGS.model_dir, exist_ok=True)
+    if plan.distribution.is_chief:  # model_dir exists: the chief's lock made it
         write_text(flags_path, config_flags.flags_text(config))
     try:
         metrics = loop.fit(plan)
