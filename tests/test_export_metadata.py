@@ -48,6 +48,18 @@ def test_the_metadata_goes_in_and_the_model_computes_the_same(flatbuffer, rng):
     assert names.count(metadata.METADATA_NAME) == 1
 
 
+def test_one_model_and_labels_give_the_same_bytes_at_any_time(flatbuffer, monkeypatch):
+    """The label file's zip entry carries a fixed date, not the clock's, so an export repeats
+    byte for byte."""
+    import time
+
+    meta = b"M001" * 4
+    first = metadata.populate(flatbuffer, meta, ["a", "b", "c"])
+    monkeypatch.setattr(time, "time", lambda: 2.0e9)  # 2033: another zip date and time
+    assert metadata.populate(flatbuffer, meta, ["a", "b", "c"]) == first
+    assert metadata.populate(flatbuffer, meta, ["a", "b", "d"]) != first
+
+
 def test_buffers_stay_16_byte_aligned(flatbuffer):
     from ai_edge_litert import schema_py_generated as schema
 

@@ -142,7 +142,9 @@ def populate(model: bytes, metadata: bytes, labels: list[str]) -> bytes:
     packed = io.BytesIO(flatbuffer.pack(tree, len(model) + len(metadata) + 1024))
     packed.seek(0, io.SEEK_END)
     with zipfile.ZipFile(packed, "a") as archive:
-        archive.writestr(LABEL_FILE, "\n".join(labels) + "\n")
+        # A fixed date: one model and labels give the same bytes whenever they are exported.
+        archive.writestr(zipfile.ZipInfo(LABEL_FILE, date_time=(1980, 1, 1, 0, 0, 0)),
+                         "\n".join(labels) + "\n")
     return packed.getvalue()
 
 

@@ -214,8 +214,10 @@ def quantization_aware_saved_model(model: keras.Model, train: FolderSplit,
             out = tf.nn.softmax(out)
         return {config.scores: out}
 
+    # The root tracks the variables, not the tf_keras model: saving a model object also traces
+    # every layer's call for the Keras SavedModel format, which the converter never reads.
     module = tf.Module()
-    module.model = qat_model
+    module.qat_variables = list(qat_model.variables)
     folder = tempfile.mkdtemp(dir=output_dir, prefix=".tmp-qat-saved_model-")
     try:
         tf.saved_model.save(module, folder, signatures={"serving_default": serve})
