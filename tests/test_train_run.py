@@ -159,6 +159,26 @@ def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
     assert "global batch 8 = 2 replica(s) x 4" in result.stdout
 
 
+def test_distillation_trains_mirrored_and_its_student_evaluates_without_the_teacher(
+        image_folder, tmp_path):
+    teacher_dir = str(tmp_path / "teacher")
+    taught = train(flags(image_folder, teacher_dir, epochs=1))
+    assert taught.returncode == 0, taught.stderr[-2000:]
+    teacher = os.path.join(teacher_dir, "model_best.keras")
+    model_dir = str(tmp_path / "student")
+    args = flags(image_folder, model_dir, epochs=1, distribution="mirrored", logical_cpus=2,
+                 batch_size=8, teacher=teacher)
+    result = train(args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "distilling from --teacher=" in result.stdout
+    assert "global batch 8 = 2 replica(s) x 4" in result.stdout
+    assert f"--teacher={teacher}" in open(os.path.join(model_dir, "flags.txt")).read()
+    os.rename(teacher, teacher + ".moved")  # the saved student needs no teacher to evaluate
+    evaluation = train([*args, "--mode=eval"])
+    assert evaluation.returncode == 0, evaluation.stderr[-2000:]
+    assert "top-1" in evaluation.stdout and "on 9 images" in evaluation.stdout
+
+
 def test_a_killed_worker_stops_its_peer_with_a_clear_error_and_the_run_resumes(
         image_folder, tmp_path):
     """Two worker processes on 127.0.0.1 train under MultiWorkerMirroredStrategy (TF_CONFIG)

@@ -163,6 +163,27 @@ class TrainConfig:
         lower_bound=0.0,
         upper_bound=0.9999,
     )
+    teacher: str | None = _field(
+        None,
+        help="Knowledge distillation: also learn from this trained classifier's softened "
+        "predictions, a .keras file that outputs logits (e.g. runs/NAME/model_best.keras) or "
+        "a registered model with a weights tag, NAME:TAG (e.g. resnet56:cifar10). It must take "
+        "the run's images and normalization and have its classes. Off by default (the paper).",
+    )
+    distill_weight: float = _field(
+        0.9,
+        help="With --teacher: the share w of the distillation term in the training loss, "
+        "(1 - w) * cross-entropy with the labels + w * T^2 * KL(teacher || student) at "
+        "temperature T.",
+        lower_bound=0.0,
+        upper_bound=1.0,
+    )
+    distill_temperature: float = _field(
+        4.0,
+        help="With --teacher: the temperature T that softens both networks' predictions in "
+        "the distillation term.",
+        lower_bound=0.01,
+    )
     shortcut: str | None = _field(
         None, help="Downsampling shortcut; default: the model's.", choices=("A", "B")
     )

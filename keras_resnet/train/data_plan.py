@@ -19,7 +19,7 @@ import keras
 import keras_resnet
 from keras_resnet.data.image_folder import read_image_folder
 from keras_resnet.preprocessing import normalization_for, normalization_name
-from keras_resnet.train import finetune
+from keras_resnet.train import distillation, finetune
 from keras_resnet.train.config import INPUT_PIPELINES, TrainConfig
 from keras_resnet.train.distribute import Distribution, make_distribution
 
@@ -179,6 +179,10 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
                          f"{keras.backend.backend()}): run the phases as two trainings, "
                          "--trainable=head, then --weights=FIRST_RUN/model_best.keras.")
     pipeline = input_pipeline(cfg)
+    if cfg.teacher and pipeline == "numpy":
+        raise ValueError(f"--teacher={cfg.teacher} needs the tf.data pipeline (the teacher "
+                         "sees the batch the host augmented); the numpy pipeline augments "
+                         "inside the model. Use --input_pipeline=tf.data (TensorFlow backend).")
     if pipeline == "numpy":
         from keras_resnet.data.augment_layers import DEVICE_AUGMENTS
 
@@ -202,6 +206,9 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
         distribution = Distribution(distribution.num_replicas_in_sync, distribution,
                                     type(distribution).__name__)
+    if cfg.teacher and is_multi_worker(distribution.strategy):
+        raise ValueError(f"--teacher={cfg.teacher}: distillation runs on one machine (default "
+                         "or mirrored distribution); the multi-worker loop has no teacher.")
     if cfg.seed is None and is_multi_worker(distribution.strategy):
         raise ValueError("multi-worker training needs --seed: every worker must shuffle and "
                          "augment the data alike for the shards to partition it.")
@@ -209,7 +216,8 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     if cfg.batch_size % replicas:
         raise ValueError(f"global batch size {cfg.batch_size} is not divisible by the "
                          f"{replicas} replicas; use a multiple of {replicas}.")
-    mean, std = normalization_for(_normalization(cfg))
+    normalization = _normalization(cfg)
+    mean, std = normalization_for(normalization)
     if pipeline == "numpy":
         return _prepare_numpy(cfg, distribution, mean, std)
     from keras_resnet.data.pipeline import (
@@ -221,6 +229,9 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
 
     train, n_train, val, n_val, num_classes, names = _tf_sources(cfg)
     steps_per_epoch = _check_sizes(cfg, n_train, num_classes, replicas)
+    if cfg.teacher:
+        print(distillation.check_teacher(cfg.teacher, cfg.image_size, names, normalization,
+                                         cfg.model))
     total = cfg.train_steps or cfg.epochs * steps_per_epoch
     pipe = PipelineConfig(cfg.image_size, cfg.batch_size, mean, std, cfg.augment,
                           min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip,

@@ -1,12 +1,13 @@
 """The model a run fits: the registered network built in the plan's distribution scope, with
-the paper's weight decay, the SGD optimizer and its schedule, compiled with the loss and metrics."""
+the paper's weight decay, the SGD optimizer and its schedule, compiled with the loss and metrics
+(and with --teacher, wrapped in the `distillation.Distiller` that adds the teacher's term)."""
 
 from __future__ import annotations
 
 import keras
 
 import keras_resnet
-from keras_resnet.train import finetune
+from keras_resnet.train import distillation, finetune
 from keras_resnet.train.config import TrainConfig
 from keras_resnet.train.data_plan import Plan
 from keras_resnet.train.losses import classification_loss
@@ -72,11 +73,16 @@ def build_model(plan: Plan) -> keras.Model:
             print(f"--trainable={cfg.trainable}: {len(frozen)} layers frozen ({frozen[0]} ... "
                   f"{frozen[-1]}); their BatchNorm layers run in inference mode")
         _add_weight_decay(model, cfg.weight_decay, cfg.decay_bn_and_bias)  # trainable only
+        label_loss = classification_loss(cfg.label_smoothing)
+        if cfg.teacher:  # the tf.data input only (`data_plan.prepare` refuses the others)
+            model = distillation.Distiller(
+                model, distillation.load_teacher(cfg.teacher, cfg.image_size),
+                cfg.distill_weight, cfg.distill_temperature, label_loss)
         if plan.input_layers is not None:
             model = plan.input_layers(model)
         optimizer = make_sgd(_schedule(cfg, plan.steps_per_epoch, plan.total_steps),
                              cfg.momentum, cfg.nesterov, cfg.ema_decay, cfg.backbone_lr_scale)
-        model.compile(optimizer=optimizer, loss=classification_loss(cfg.label_smoothing),
+        model.compile(optimizer=optimizer, loss=label_loss,
                       metrics=metrics(), jit_compile=cfg.jit_compile,
                       steps_per_execution=cfg.steps_per_execution)
         # Slots for what trains in the last phase (--trainable), whichever phase a resume
@@ -87,6 +93,8 @@ def build_model(plan: Plan) -> keras.Model:
 
 def backbone_of(model: keras.Model) -> keras.Model:
     """The ResNet inside a model built by `build_model`: what gets saved and exported (it
-    takes normalized images, whichever input path trained it)."""
+    takes normalized images, whichever input path trained it; without a teacher)."""
+    if isinstance(model, distillation.Distiller):
+        return model.student
     inner = model.layers[-1]
     return inner if isinstance(inner, keras.Model) else model

@@ -105,6 +105,8 @@ def main(argv: list[str]) -> int:
         print(data_plan.normalization_note(config))
     config = dataclasses.replace(config, dtype=resolved_dtype(config.dtype),
                                  normalization=data_plan.resolved_normalization(config))
+    if FLAGS.mode == "eval":  # a saved model is evaluated alone, without the run's teacher
+        config = dataclasses.replace(config, teacher=None)
     plan = data_plan.prepare(config, distribution)  # checks data and devices; writes nothing
     if FLAGS.mode == "eval":
         path = FLAGS.eval_model or os.path.join(FLAGS.model_dir, "model_best.keras")

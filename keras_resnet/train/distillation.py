@@ -1,0 +1,128 @@
+"""Knowledge distillation (Hinton et al. 2015): the run's network, the student, learns from a
+trained teacher's softened predictions as well as from the labels.
+
+`Distiller` holds both. A training step's loss is (1 - w) * cross-entropy(labels) +
+w * T^2 * KL(teacher || student) at temperature T, plus weight decay; validation and the
+metrics see the student alone with the plain loss, so val_loss and accuracy compare with runs
+without a teacher. The teacher sees the same augmented batch in inference mode and never
+trains. Its weights are part of the run's checkpoints, so a resume on another machine distils
+from the same teacher; the saved models (`model_best.keras`, `model.keras`) hold the student.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+from keras import ops
+
+import keras_resnet
+from keras_resnet.train import finetune
+from keras_resnet.train.losses import SoftTargetKL
+from keras_resnet.weights.keras_h5 import load_model_file
+
+
+def _registered(spec: str) -> tuple[str, str]:
+    """(model, tag) of a NAME:TAG teacher; ValueError if `spec` is neither that nor a file."""
+    name, sep, tag = spec.partition(":")
+    if not sep or not name or not tag:
+        raise ValueError(f"--teacher={spec!r}: give a .keras file (e.g. "
+                         "runs/NAME/model_best.keras) or a registered model and weights tag, "
+                         "NAME:TAG (e.g. resnet56:cifar10).")
+    entry = keras_resnet.registry.get_entry(name)
+    tags = keras_resnet.weights.tags(entry.name)
+    if tag not in tags:
+        raise ValueError(f"--teacher={spec!r}: {entry.name} has no weights tag {tag!r} (its "
+                         f"tags: {', '.join(tags) or 'none'}).")
+    return entry.name, tag
+
+
+def load_teacher(spec: str, image_size: int) -> keras.Model:
+    """The teacher `spec` names (a ``.keras`` file, or NAME:TAG), not trainable; ValueError if
+    it is missing, unreadable, or outputs probabilities instead of logits."""
+    if spec.endswith(".keras"):
+        try:
+            model = load_model_file(spec)
+        except ValueError as err:
+            raise ValueError(f"--teacher: {err}") from None
+    else:
+        name, tag = _registered(spec)
+        model = keras_resnet.get_model(name, weights=tag, classifier_activation=None,
+                                       input_shape=(image_size, image_size, 3))
+    last = model.layers[-1]
+    if (isinstance(last, keras.layers.Softmax)
+            or getattr(last, "activation", None) is keras.activations.softmax):
+        raise ValueError(f"--teacher={spec}: its last layer ({last.name}) applies a softmax; "
+                         "distillation needs logits. Save the teacher with "
+                         "classifier_activation=None (the trainer's model_best.keras has "
+                         "logits).")
+    model.trainable = False
+    return model
+
+
+def check_teacher(spec: str, image_size: int, class_names: list[str],
+                  normalization: str, model: str) -> str:
+    """ValueError, before anything is written, when the teacher cannot teach this run: it does
+    not load, has another number of classes, another image size, or (where its run or tag
+    records them) other class names or input statistics. Returns a line for the log."""
+    teacher = load_teacher(spec, image_size)
+    classes = teacher.output_shape[-1]
+    if classes != len(class_names):
+        raise ValueError(f"--teacher={spec} predicts {classes} classes and the run has "
+                         f"{len(class_names)}; give a teacher trained on the same classes.")
+    size = tuple(teacher.input_shape[1:3])
+    if any(s is not None for s in size) and size != (image_size, image_size):
+        raise ValueError(f"--teacher={spec} takes {size[0]}x{size[1]} images and the run "
+                         f"--image_size={image_size}; give a teacher of the run's image size.")
+    # The statistics it was trained with, where known: its run's flags.txt, or its tag.
+    expected = (finetune.expected_input(model, spec) if spec.endswith(".keras")
+                else finetune.expected_input(*_registered(spec)))
+    if expected and expected != normalization:
+        raise ValueError(f"--teacher={spec} was trained on {expected!r}-normalized images and "
+                         f"the run feeds --normalization={normalization}; give the run the "
+                         "teacher's normalization.")
+    if spec.endswith(".keras"):
+        labels = os.path.join(os.path.dirname(os.path.abspath(spec)), "labels.txt")
+        if os.path.isfile(labels):
+            with open(labels) as f:
+                names = f.read().splitlines()
+            if names != list(class_names):
+                raise ValueError(f"--teacher={spec}: its run's classes ({labels}: "
+                                 f"{', '.join(names[:5])}...) are not the run's "
+                                 f"({', '.join(class_names[:5])}...), in that order.")
+    return (f"distilling from --teacher={spec} ({teacher.name}, {teacher.count_params():,} "
+            f"weights, {classes} classes)")
+
+
+class Distiller(keras.Model):
+    """The student trained with a teacher's soft targets (module docstring). Calling it runs the
+    student; `compute_loss` adds the distillation term during training only."""
+
+    def __init__(self, student: keras.Model, teacher: keras.Model, weight: float,
+                 temperature: float, label_loss: keras.losses.Loss):
+        super().__init__(name=f"{student.name}_distilled")
+        teacher.trainable = False
+        self.student, self.teacher = student, teacher
+        self.weight = weight
+        self.label_loss = label_loss
+        self.soft_target_loss = SoftTargetKL(temperature)
+        self.built = True  # both networks are built
+
+    def call(self, inputs, training=None):
+        return self.student(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus weight decay, with w * (distillation - cross-entropy) added
+        in training: (1 - w) * cross-entropy + w * distillation + weight decay."""
+        total = super().compute_loss(x, y, y_pred, sample_weight, training)
+        if not training or not self.weight:
+            return total
+        soft = ops.stop_gradient(self.teacher(x, training=False))
+        return total + self.weight * (self.soft_target_loss(soft, y_pred, sample_weight)
+                                      - self.label_loss(y, y_pred, sample_weight))
+
+
+def student_of(model: keras.Model) -> keras.Model:
+    """The network a `Distiller` trains, or `model` itself."""
+    return model.student if isinstance(model, Distiller) else model
+
