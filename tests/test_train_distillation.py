@@ -184,6 +184,12 @@ def test_teachers_that_cannot_teach_the_run_are_refused_before_anything_is_writt
     refused("applies a softmax; distillation needs logits", teacher=str(softmax))
     with pytest.raises(ValueError, match="applies a softmax"):
         load_teacher(str(softmax), 12)
+    # A network behind its own preprocessing takes raw pixels, not the run's normalized input.
+    inputs = keras.Input((12, 12, 3))
+    wrapped = keras.Model(inputs, keras.models.load_model(teacher)(
+        keras.layers.Rescaling(1 / 255)(inputs)))
+    wrapped.save(tmp_path / "softmax" / "wrapped.keras")
+    refused("wraps another network", teacher=str(tmp_path / "softmax" / "wrapped.keras"))
     # A registered model's weights load as a teacher with logits (its head without softmax).
     shipped = load_teacher("resnet20:cifar10", 32)
     assert not shipped.trainable and shipped.output_shape == (None, 10)

@@ -49,6 +49,10 @@ def load_teacher(spec: str, image_size: int) -> keras.Model:
         name, tag = _registered(spec)
         model = keras_resnet.get_model(name, weights=tag, classifier_activation=None,
                                        input_shape=(image_size, image_size, 3))
+    if any(isinstance(layer, keras.Model) for layer in model.layers):
+        raise ValueError(f"--teacher={spec}: it wraps another network (e.g. one with built-in "
+                         "preprocessing, which takes raw pixels); the teacher must take the "
+                         "run's normalized images, as a run's model_best.keras does.")
     last = model.layers[-1]
     if (isinstance(last, keras.layers.Softmax)
             or getattr(last, "activation", None) is keras.activations.softmax):
