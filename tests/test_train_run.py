@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import keras_resnet
 from training.experiments import runner
 
 pytestmark = pytest.mark.tf_backend
@@ -161,10 +162,10 @@ def test_mirrored_over_two_logical_cpus(image_folder, tmp_path):
 
 def test_distillation_trains_mirrored_and_its_student_evaluates_without_the_teacher(
         image_folder, tmp_path):
-    teacher_dir = str(tmp_path / "teacher")
-    taught = train(flags(image_folder, teacher_dir, epochs=1))
-    assert taught.returncode == 0, taught.stderr[-2000:]
-    teacher = os.path.join(teacher_dir, "model_best.keras")
+    # An untrained teacher with logits will do: the trainer's handling of it is under test.
+    teacher = str(tmp_path / "teacher.keras")
+    keras_resnet.ResNet20(input_shape=(12, 12, 3), classes=3,
+                          classifier_activation=None).save(teacher)
     model_dir = str(tmp_path / "student")
     args = flags(image_folder, model_dir, epochs=1, distribution="mirrored", logical_cpus=2,
                  batch_size=8, teacher=teacher)
