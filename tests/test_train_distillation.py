@@ -32,16 +32,6 @@ def _dense(seed: int, classes: int = 3) -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
-def _kl(teacher: np.ndarray, student: np.ndarray, t: float) -> np.ndarray:
-    def log_softmax(z):
-        z = z / t
-        z = z - z.max(-1, keepdims=True)
-        return z - np.log(np.exp(z).sum(-1, keepdims=True))
-
-    lt, ls = log_softmax(teacher), log_softmax(student)
-    return t * t * (np.exp(lt) * (lt - ls)).sum(-1)
-
-
 def test_distiller_loss_is_the_weighted_sum_in_training_and_the_plain_loss_otherwise():
     student, teacher = _dense(0), _dense(10)
     label_loss = classification_loss(0.1)
