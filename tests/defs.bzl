@@ -4,7 +4,7 @@ def py_pytest(name, src, size = "large", tags = []):
     native.py_test(
         name = name,
         tags = tags,
-        srcs = [src, "tests/conftest.py", "tests/no_tensorflow.py", "tests/same_weights.py"],
+        srcs = [src, "tests/conftest.py", "tests/no_tensorflow.py", "tests/resume_checks.py"],
         main = src,
         size = size,
         data = ["README.md", "setup.cfg"],

@@ -11,7 +11,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from same_weights import assert_same_final_weights
+from resume_checks import assert_same_final_weights, fit_until_checkpoint
 
 import keras_resnet
 from keras_resnet.train import checkpoints, data_plan, loop
@@ -83,10 +83,6 @@ def teacher_run(image_folder, tmp_path):
     return tmp_path / "teacher"
 
 
-class _StopError(Exception):
-    pass
-
-
 def test_a_distilled_run_trains_saves_the_student_and_resumes_bit_compatibly(
         image_folder, teacher_run, tmp_path, monkeypatch):
     teacher = str(teacher_run / "model_best.keras")
@@ -111,19 +107,8 @@ def test_a_distilled_run_trains_saves_the_student_and_resumes_bit_compatibly(
     assert len(arrays) == len(best.weights) + len(reference.weights)
 
     parted = TrainConfig(**base, model_dir=str(tmp_path / "parted"))
-    save = checkpoints.save
-
-    def save_then_stop(model, model_dir, step, epoch, **kwargs):
-        name = save(model, model_dir, step, epoch, **kwargs)
-        if step == 12:
-            raise _StopError
-        return name
-
-    monkeypatch.setattr(checkpoints, "save", save_then_stop)
     keras.utils.set_random_seed(0)
-    with pytest.raises(_StopError):
-        loop.fit(data_plan.prepare(parted))
-    monkeypatch.setattr(checkpoints, "save", save)
+    fit_until_checkpoint(parted, 12, monkeypatch)
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     loop.fit(data_plan.prepare(parted))

@@ -9,7 +9,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from same_weights import assert_same_final_weights
+from resume_checks import assert_same_final_weights, fit_until_checkpoint
 from test_weights_load import keras_applications_file, md5, serve_row
 
 import keras_resnet
@@ -160,10 +160,6 @@ def test_the_run_is_built_in_the_layout_of_its_weights(image_folder, tmp_path):
     assert keras_resnet.build_args(model)["bottleneck_stride"] == "3x3"
 
 
-class _StopError(Exception):
-    pass
-
-
 def test_two_phases_head_then_backbone_slowly_and_resume_in_either_phase(image_folder,
                                                                          tmp_path, capsys,
                                                                          monkeypatch):
@@ -200,20 +196,12 @@ def test_two_phases_head_then_backbone_slowly_and_resume_in_either_phase(image_f
     np.testing.assert_array_equal(seen[12]["conv3_block3_2_conv"],
                                   shipped.get_layer("conv3_block3_2_conv").get_weights()[0])
 
+    monkeypatch.setattr(checkpoints, "save", save)
     parted = TrainConfig(**base, model_dir=str(tmp_path / "parted"))
     for stop in (2, 6):
-        def save_then_stop(model, model_dir, step, epoch, stop=stop, **kwargs):
-            name = save(model, model_dir, step, epoch, **kwargs)
-            if step == stop:
-                raise _StopError
-            return name
-
-        monkeypatch.setattr(checkpoints, "save", save_then_stop)
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
-        with pytest.raises(_StopError):
-            loop.fit(data_plan.prepare(parted))
-    monkeypatch.setattr(checkpoints, "save", save)
+        fit_until_checkpoint(parted, stop, monkeypatch)
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     loop.fit(data_plan.prepare(parted))

@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from same_weights import assert_same_final_weights
+from resume_checks import assert_same_final_weights, fit_until_checkpoint
 
 from keras_resnet.preprocessing import normalization_for
-from keras_resnet.train import checkpoints, data_plan, loop
+from keras_resnet.train import data_plan, loop
 from keras_resnet.train.config import TrainConfig
 from training import carry_run
 
@@ -109,10 +109,6 @@ def test_alternating_flip_alternates_through_the_trainers_epoch_loop(tmp_path, m
     assert 0 < sum(seen[0].values()) < len(ids)
 
 
-class _StopError(Exception):
-    pass
-
-
 def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_folder,
                                                                          tmp_path,
                                                                          monkeypatch):
@@ -126,19 +122,8 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
     keras.utils.set_random_seed(0)  # as train.py does with --seed: the same initial weights
     loop.fit(data_plan.prepare(whole))
     parted = TrainConfig(**base, model_dir=str(tmp_path / "parted"))
-    save = checkpoints.save
-
-    def save_then_stop(model, model_dir, step, epoch, **kwargs):
-        name = save(model, model_dir, step, epoch, **kwargs)
-        if step == 12:
-            raise _StopError
-        return name
-
-    monkeypatch.setattr(checkpoints, "save", save_then_stop)
     keras.utils.set_random_seed(0)
-    with pytest.raises(_StopError):
-        loop.fit(data_plan.prepare(parted))
-    monkeypatch.setattr(checkpoints, "save", save)
+    fit_until_checkpoint(parted, 12, monkeypatch)
     # Carried as between machines: packed into a folder, unpacked into another model_dir.
     carry_run.pack(parted.model_dir, str(tmp_path / "pack"))
     moved = dataclasses.replace(parted, model_dir=str(tmp_path / "elsewhere"))
