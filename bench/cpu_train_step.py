@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -20,6 +19,7 @@ from absl import app, flags
 
 import keras_resnet
 from keras_resnet.common.results import Report
+from keras_resnet.common.step_timing import alternating_rates
 
 _BATCH = flags.DEFINE_integer("batch", 32, "Batch size.", lower_bound=1)
 _SIZE = flags.DEFINE_integer("size", 224, "Image side.", lower_bound=32)
@@ -33,14 +33,6 @@ def compiled(model: keras.Model) -> keras.Model:
     model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
                   loss="sparse_categorical_crossentropy", jit_compile=True)
     return model
-
-
-def time_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int) -> float:
-    """Seconds for `steps` synchronous training steps."""
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    return time.perf_counter() - start
 
 
 def main(argv: list[str]) -> int:
@@ -57,14 +49,8 @@ def main(argv: list[str]) -> int:
             keras.applications.ResNet50(weights=None, input_shape=shape)),
     }
     for name, model in models.items():
-        print(f"{name}: {model.count_params():,} params; compiling ...", flush=True)
-        time_steps(model, x, y, 2)
-    rates = {name: [] for name in models}
-    for r in range(rounds):
-        for name, model in models.items():
-            rates[name].append(steps * batch / time_steps(model, x, y, steps))
-        print(f"round {r + 1}/{rounds}: " + ", ".join(
-            f"{n} {v[-1]:.1f} img/s" for n, v in rates.items()), flush=True)
+        print(f"{name}: {model.count_params():,} params", flush=True)
+    rates = alternating_rates(models, x, y, rounds, steps)
     ours, ref = (statistics.median(v) for v in rates.values())
     report = Report()
     report(f"ResNet-50 train step, batch {batch}, {size}x{size}, float32, "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as the trainer runs (cpu_kernels.py)
@@ -29,6 +28,7 @@ from absl import app, flags
 
 from keras_resnet.common.cpu_kernels import onednn_active
 from keras_resnet.common.results import Report
+from keras_resnet.common.step_timing import alternating_rates
 from keras_resnet.train import data_plan
 from keras_resnet.train.config import TrainConfig
 from keras_resnet.train.distillation import load_teacher
@@ -47,14 +47,6 @@ _SIZE = flags.DEFINE_integer("size", 32, "Image side.", lower_bound=8)
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Alternating rounds.", lower_bound=1)
 _STEPS = flags.DEFINE_integer("steps", 10, "Steps per round and model.", lower_bound=1)
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
-
-
-def time_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int) -> float:
-    """Seconds for `steps` synchronous training steps."""
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    return time.perf_counter() - start
 
 
 def main(argv: list[str]) -> int:
@@ -77,15 +69,7 @@ def main(argv: list[str]) -> int:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, size, size, 3), dtype=np.float32)
     y = rng.integers(0, models[next(iter(models))].output_shape[-1], (batch,))
-    for name, model in models.items():
-        print(f"{name}: compiling ...", flush=True)
-        time_steps(model, x, y, 2)
-    rates = {name: [] for name in models}
-    for r in range(rounds):
-        for name, model in models.items():
-            rates[name].append(steps * batch / time_steps(model, x, y, steps))
-        print(f"round {r + 1}/{rounds}: " + ", ".join(
-            f"{n} {v[-1]:.1f} img/s" for n, v in rates.items()), flush=True)
+    rates = alternating_rates(models, x, y, rounds, steps)
     median = {name: statistics.median(v) for name, v in rates.items()}
     alone, distilled, teacher = median.values()
     report = Report()
