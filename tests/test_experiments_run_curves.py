@@ -78,5 +78,23 @@ def test_write_compares_with_a_baseline_and_refuses_one_without_history(tmp_path
     assert (out / "curves.png").stat().st_size > 0 and (out / "curves.md").read_text() == text
 
 
+def test_the_stretch_table_gives_wall_time_steps_and_seconds_per_epoch():
+    rows = [{"started": "2026-12-03T05:55:10+00:00", "stopped": "2026-12-03T07:45:10+00:00",
+             "first_step": 28120, "last_step": 42180, "steps_per_epoch": 703,
+             "machine": "AMD EPYC 7B13, 2 CPUs"},
+            {"started": "2026-12-04T01:00:00+00:00", "stopped": "2026-12-04T01:30:00+00:00",
+             "first_step": 42180, "last_step": 42180 + 351, "steps_per_epoch": 703,
+             "machine": "AMD EPYC 7B13, 16 CPUs; 1 x NVIDIA H200", "open": True}]
+    assert run_curves.stretch_table(rows) == [
+        [1, "AMD EPYC 7B13, 2 CPUs", "2026-12-03 05:55", "2026-12-03 07:45", "110",
+         "28,120 to 42,180", "41 to 60", "330"],
+        [2, "AMD EPYC 7B13, 16 CPUs; 1 x NVIDIA H200", "2026-12-04 01:00", "2026-12-04 01:30",
+         "30", "42,180 to 42,531", "61 to 61", "3605"]]
+    text = run_curves.stretch_text(rows)
+    assert "In all: 2.3 h over 2 stretch(es)." in text
+    assert "Steps before 28,120 ran before the trainer kept a stretch record." in text
+    assert run_curves.stretch_text([]) == ""
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -141,9 +141,9 @@ def test_checkpoints_every_n_steps_also_with_steps_per_execution(tmp_path, monke
     saved = []
     real_save = checkpoints.save
 
-    def spy(model, model_dir, step, epoch, keep=2):
+    def spy(model, model_dir, step, epoch, **kwargs):
         saved.append(step)
-        return real_save(model, model_dir, step, epoch, keep)
+        return real_save(model, model_dir, step, epoch, **kwargs)
 
     monkeypatch.setattr(checkpoints, "save", spy)
     callback = checkpoints.Checkpointer(str(tmp_path), steps_per_epoch=10, every_steps=6)

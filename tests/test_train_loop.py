@@ -13,7 +13,7 @@ import tensorflow_datasets as tfds
 from resume_checks import assert_same_final_weights, fit_until_checkpoint
 
 from keras_resnet.preprocessing import normalization_for
-from keras_resnet.train import data_plan, loop
+from keras_resnet.train import data_plan, loop, stretches
 from keras_resnet.train.config import TrainConfig
 from training import carry_run
 
@@ -32,7 +32,8 @@ def test_tfds_dataset_trains_with_mock_data(tmp_path):
     assert metrics["steps"] == 4
     saved = json.load(open(os.path.join(cfg.model_dir, "metrics.json")))
     assert saved["val_accuracy"] == metrics["val_accuracy"]
-    assert sorted(os.listdir(cfg.results_dir)) == ["history.csv", "labels.txt", "metrics.json"]
+    assert sorted(os.listdir(cfg.results_dir)) == ["history.csv", "labels.txt", "metrics.json",
+                                                   "stretches.csv"]
     for name in os.listdir(cfg.results_dir):
         with open(os.path.join(cfg.results_dir, name)) as kept:
             assert kept.read() == open(os.path.join(cfg.model_dir, name)).read()
@@ -114,7 +115,8 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
                                                                          monkeypatch):
     """Stopped right after the checkpoint at step 12 (batch 3 of epoch 2), carried to another
     folder with carry_run and resumed there: the data order, augmentation and schedule
-    continue, so the final weights equal those of a run that never stopped."""
+    continue, so the final weights equal those of a run that never stopped. The record of
+    stretches says so: 0 to 12 on this machine, then 12 to the end."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
                 verbose=0, seed=0, checkpoint_every_steps=4)
@@ -130,8 +132,14 @@ def test_a_run_resumed_mid_epoch_ends_with_the_uninterrupted_runs_weights(image_
     assert carry_run.unpack(str(tmp_path / "pack"), moved.model_dir)["step"] == 12
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)  # a new process with the same --seed
-    loop.fit(data_plan.prepare(moved))
+    end = loop.fit(data_plan.prepare(moved))["steps"]
     assert_same_final_weights(whole.model_dir, moved.model_dir)
+    assert [(r["first_step"], r["last_step"]) for r in stretches.read(whole.model_dir)] == [
+        (0, end)]
+    carried = stretches.read(moved.model_dir)
+    assert [(r["first_step"], r["last_step"]) for r in carried] == [(0, 12), (12, end)]
+    assert all(r["machine"] == stretches.this_machine() and "open" not in r for r in carried)
+    assert carried[0]["stopped"] <= carried[1]["started"] <= carried[1]["stopped"]
 
 
 def test_resumed_run_keeps_a_better_best_model(image_folder, tmp_path):

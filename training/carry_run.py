@@ -5,9 +5,10 @@ and unpack it into a model_dir on the next machine, where rerunning train.py res
     python training/carry_run.py --unpack --from=results/training/X --model_dir=runs/X
 
 A pack holds what a resume needs and nothing more: the newest checkpoint (weights and optimizer
-state) and its index with size and sha256, flags.txt, the data seed of an unseeded run,
-history.csv, steps.csv, labels.txt, model_best.keras, and once the run has finished model.keras
-and metrics.json. Every file is checked, then written
+state) and its index with size and sha256 (and the open stretch of work:
+`keras_resnet.train.stretches`), flags.txt, the data seed of an unseeded run, history.csv,
+steps.csv, stretches.csv, labels.txt, model_best.keras, and once the run has finished
+model.keras and metrics.json. Every file is checked, then written
 atomically; older checkpoints left in the pack are removed only after the new one is in place.
 Unpacking refuses to replace a checkpoint that is as new or newer. Both refuse a model_dir a
 trainer is still writing (stop it first: `keras_resnet.common.folder_lock`).
@@ -24,11 +25,11 @@ from absl import app, flags
 
 from keras_resnet.common import atomic_io
 from keras_resnet.common.folder_lock import FolderBusyError, hold
-from keras_resnet.train import checkpoints
+from keras_resnet.train import checkpoints, stretches
 
 #: files of a model_dir a resume needs beside the checkpoint (those present are carried).
 RUN_FILES = ("flags.txt", checkpoints.SEED_FILE, "history.csv", "steps.csv", "labels.txt",
-             "model_best.keras", "model.keras", "metrics.json")
+             "model_best.keras", "model.keras", "metrics.json", stretches.FILE)
 
 
 def _copy(source: str, target: str) -> None:

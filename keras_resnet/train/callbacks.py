@@ -15,7 +15,7 @@ from keras_resnet.train.checkpoints import optimizer_step, save_model
 from keras_resnet.train.weight_average import averaged_weights
 
 #: What a run's record holds: the files of model_dir that say what ran and how it went.
-RECORD = ("flags.txt", "labels.txt", "history.csv", "metrics.json")
+RECORD = ("flags.txt", "labels.txt", "history.csv", "metrics.json", "stretches.csv")
 
 
 def copy_record(model_dir: str, results_dir: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 
 import keras
 
@@ -68,12 +69,14 @@ def save_model(model: keras.Model, path: str) -> None:
 
 
 
-def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 2) -> str:
+def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 2,
+         extra: dict | None = None) -> str:
     """Saves weights + optimizer state at `step`; keeps the `keep` newest checkpoint files.
 
     The index records each file's size and sha256, and the checkpoint before it, so that a
     damaged newest file (a truncated copy, a disk that filled) is detected on restore and the
-    previous one used instead."""
+    previous one used instead. `extra` adds fields to the record (the run's open stretch:
+    `keras_resnet.train.stretches`), written atomically with it."""
     name = f"ckpt-{step}.weights.h5"
     path = os.path.join(model_dir, name)
     try:
@@ -92,7 +95,8 @@ def save(model: keras.Model, model_dir: str, step: int, epoch: int, keep: int = 
     except ValueError:
         previous = []
     previous = [r for r in previous if r["file"] != name][: keep - 1]
-    record = {"file": name, "step": step, "epoch": epoch, "bytes": size, "sha256": sha256}
+    record = {**(extra or {}), "file": name, "step": step, "epoch": epoch, "bytes": size,
+              "sha256": sha256}
     if previous:
         record["previous"] = {k: v for k, v in previous[0].items() if k != "previous"}
     write_text(os.path.join(model_dir, INDEX), json.dumps(record))
@@ -148,6 +152,11 @@ def latest(model_dir: str) -> dict | None:
     return record
 
 
+def record_at(model_dir: str, step: int) -> dict | None:
+    """The index record of the checkpoint at `step` (the newest or the one before), or None."""
+    return next((r for r in _records(model_dir) if r["step"] == step), None)
+
+
 def restore(model: keras.Model, model_dir: str) -> int:
     """Loads the newest usable checkpoint into a compiled `model`; returns its step (0 if
     none). A newest file that is damaged (size, hash, or unreadable) is reported and the one
@@ -175,15 +184,20 @@ def restore(model: keras.Model, model_dir: str) -> int:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves a checkpoint every `every_steps` optimizer steps (0: never) and at each epoch end."""
+    """Saves a checkpoint every `every_steps` optimizer steps (0: never) and at each epoch end;
+    `extra()`, if given, gives fields for each checkpoint's index record."""
 
     def __init__(self, model_dir: str, steps_per_epoch: int, every_steps: int = 0,
-                 enabled: bool = True):
+                 enabled: bool = True, extra: Callable[[], dict] | None = None):
         super().__init__()
         self.model_dir = model_dir
         self.steps_per_epoch = steps_per_epoch
         self.every_steps = every_steps
         self.enabled = enabled
+        self.extra = extra or dict
+
+    def _save(self, step: int) -> None:
+        save(self.model, self.model_dir, step, step // self.steps_per_epoch, extra=self.extra())
 
     def on_train_begin(self, logs=None):
         self._last = optimizer_step(self.model)
@@ -194,10 +208,9 @@ class Checkpointer(keras.callbacks.Callback):
         step = optimizer_step(self.model)
         if (self.enabled and self.every_steps
                 and step // self.every_steps > self._last // self.every_steps):
-            save(self.model, self.model_dir, step, step // self.steps_per_epoch)
+            self._save(step)
             self._last = step
 
     def on_epoch_end(self, epoch, logs=None):
         if self.enabled:
-            step = optimizer_step(self.model)
-            save(self.model, self.model_dir, step, step // self.steps_per_epoch)
+            self._save(optimizer_step(self.model))

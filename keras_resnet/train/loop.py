@@ -15,7 +15,7 @@ import keras
 import keras_resnet
 from keras_resnet.common import atomic_io
 from keras_resnet.common.atomic_io import write_text
-from keras_resnet.train import checkpoints, finetune
+from keras_resnet.train import checkpoints, finetune, stretches
 from keras_resnet.train.callbacks import (
     BestModel,
     KeepRecord,
@@ -50,6 +50,7 @@ def fit(plan: Plan) -> dict:
     total_epochs = math.ceil(plan.total_steps / spe)
     if step:
         print(f"resuming from step {step} (epoch {step // spe + 1}) in {cfg.model_dir}")
+    stretch = stretches.begin(cfg.model_dir, step, spe, write=chief)
     write_text(os.path.join(out_dir, "labels.txt"), "\n".join(plan.class_names) + "\n")
     throughput = Throughput(cfg.batch_size)
     history = os.path.join(out_dir, "history.csv")
@@ -59,7 +60,8 @@ def fit(plan: Plan) -> dict:
     # Validation on the average (and, where Keras' evaluate works, on the raw weights too).
     callbacks = [EvaluateAverage(None if multi_worker else plan.val_ds)] if cfg.ema_decay else []
     callbacks += [throughput, StopOnNonFiniteLoss(), RunProgress(total_epochs),
-                 checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief),
+                 checkpoints.Checkpointer(cfg.model_dir, spe, cfg.checkpoint_every_steps, chief,
+                                          extra=lambda: stretches.checkpoint_fields(stretch)),
                  keras.callbacks.CSVLogger(history, append=True),
                  BestModel(os.path.join(cfg.model_dir, "model_best.keras"), enabled=chief,
                            model=backbone, best=kept[1] if kept else -math.inf)]
@@ -130,6 +132,7 @@ def fit(plan: Plan) -> dict:
         "input_pipeline": input_pipeline(cfg), "backend": keras.backend.backend(),
     }
     if chief:
+        stretches.close(cfg.model_dir, checkpoints.latest(cfg.model_dir))
         with averaged_weights(model):
             checkpoints.save_model(backbone, os.path.join(cfg.model_dir, "model.keras"))
         write_text(os.path.join(cfg.model_dir, "metrics.json"), json.dumps(metrics, indent=2))

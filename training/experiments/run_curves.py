@@ -6,17 +6,20 @@ per epoch, with the target accuracy drawn in, and a table of where the run stand
 
 Works on a run in progress (a pack made by training/carry_run.py holds its history.csv).
 ``--baseline=OTHER_RUN`` draws another run's curves beside it and tables the two epoch by
-epoch, for a run that changes one thing of another's recipe.
+epoch, for a run that changes one thing of another's recipe. A run that kept a stretch record
+(`keras_resnet.train.stretches`) also gets a table of its stretches: machine, wall time, steps.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import os
 
 from absl import app, flags
 
 from keras_resnet.common.flagfile import read_flagfile
+from keras_resnet.train import stretches
 from training.experiments import figures
 
 FLAGS = flags.FLAGS
@@ -68,6 +71,43 @@ def versus(rows: list[dict[str, float]], baseline: list[dict[str, float]],
                       f"{r['val_accuracy']:.2%}", f"{b['val_accuracy']:.2%}",
                       f"{(r['val_accuracy'] - b['val_accuracy']) * 100:+.2f}"])
     return table
+
+
+def _minutes(row: dict) -> float:
+    started, stopped = (datetime.datetime.fromisoformat(row[k]) for k in ("started", "stopped"))
+    return (stopped - started).total_seconds() / 60
+
+
+def stretch_table(rows: list[dict]) -> list[list[object]]:
+    """Table rows, one per stretch of work: when and where it ran, its wall time, the steps
+    and epochs it trained, and seconds per epoch (wall time over epochs trained)."""
+    table = []
+    for number, row in enumerate(rows, 1):
+        spe, first, last = row["steps_per_epoch"], row["first_step"], row["last_step"]
+        minutes = _minutes(row)
+        epochs = (last - first) / spe
+        table.append([number, row["machine"], row["started"][:16].replace("T", " "),
+                      row["stopped"][:16].replace("T", " "), f"{minutes:.0f}",
+                      f"{first:,} to {last:,}", f"{first // spe + 1} to {-(-last // spe)}",
+                      f"{minutes * 60 / epochs:.0f}" if epochs > 0 else "-"])
+    return table
+
+
+def stretch_text(rows: list[dict]) -> str:
+    """The stretches section of curves.md ("" for a run without a stretch record)."""
+    if not rows:
+        return ""
+    text = ("\nStretches of work (UTC; wall time from the resume to the stretch's last "
+            "checkpoint; from its stretches.csv and checkpoint index):\n\n"
+            + figures.markdown_table(["stretch", "machine", "started", "last checkpoint",
+                                      "wall (min)", "steps", "epochs", "s per epoch"],
+                                     stretch_table(rows)))
+    minutes = sum(_minutes(r) for r in rows)
+    text += f"\nIn all: {minutes / 60:.1f} h over {len(rows)} stretch(es).\n"
+    if rows[0]["first_step"]:
+        text += (f"Steps before {rows[0]['first_step']:,} ran before the trainer kept a "
+                 "stretch record.\n")
+    return text
 
 
 def draw(rows: list[dict[str, float]], title: str, target: float | None,
@@ -126,6 +166,7 @@ def write(run: str, output_dir: str, name: str = "curves", target: float | None 
                      ["epoch", f"train, {label}", f"train, {other}", f"val, {label}",
                       f"val, {other}", "val difference (points)"], compared)
                     if compared else "no epoch finished by both runs.\n"))
+    text += stretch_text(stretches.read(run))
     figures.publish(output_dir, name,
                     draw(rows, title, target, baseline, other or "baseline"), text)
     return text
