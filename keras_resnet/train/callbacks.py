@@ -11,11 +11,12 @@ import time
 import keras
 
 from keras_resnet.common.atomic_io import atomic_path
+from keras_resnet.train import stretches
 from keras_resnet.train.checkpoints import optimizer_step, save_model
 from keras_resnet.train.weight_average import averaged_weights
 
 #: What a run's record holds: the files of model_dir that say what ran and how it went.
-RECORD = ("flags.txt", "labels.txt", "history.csv", "metrics.json", "stretches.csv")
+RECORD = ("flags.txt", "labels.txt", "history.csv", "metrics.json", stretches.FILE)
 
 
 def copy_record(model_dir: str, results_dir: str) -> list[str]:
