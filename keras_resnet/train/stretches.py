@@ -70,9 +70,16 @@ def _closed(stretch: dict, record: dict) -> dict:
             "stopped": record["saved"], "last_step": int(record["step"])}
 
 
-def _has(rows: list[dict], row: dict) -> bool:
-    return any(r["started"] == row["started"] and r["first_step"] == row["first_step"]
-               for r in rows)
+def _new_row(record: dict | None, rows: list[dict]) -> dict | None:
+    """The stretch that checkpoint `record` ends, as a row, unless it has none or `rows`
+    already hold it."""
+    if not record or "stretch" not in record or "saved" not in record:
+        return None
+    row = _closed(record["stretch"], record)
+    if any(r["started"] == row["started"] and r["first_step"] == row["first_step"]
+           for r in rows):
+        return None
+    return row
 
 
 def _read_closed(folder: str) -> list[dict]:
@@ -91,11 +98,11 @@ def _read_closed(folder: str) -> list[dict]:
 def close(model_dir: str, record: dict | None) -> None:
     """Writes the stretch of checkpoint `record` (an index record of model_dir) into
     stretches.csv, ending at that checkpoint; nothing if it has none or is already there."""
-    if not record or "stretch" not in record or "saved" not in record:
+    if not record or "stretch" not in record:
         return
     rows = _read_closed(model_dir)
-    row = _closed(record["stretch"], record)
-    if _has(rows, row):
+    row = _new_row(record, rows)
+    if row is None:
         return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
@@ -120,8 +127,5 @@ def read(folder: str) -> list[dict]:
         record = checkpoints.latest(folder)
     except ValueError:
         record = None
-    if record and "stretch" in record and "saved" in record:
-        row = _closed(record["stretch"], record)
-        if not _has(rows, row):
-            rows.append({**row, "open": True})
-    return rows
+    row = _new_row(record, rows)
+    return rows if row is None else [*rows, {**row, "open": True}]
