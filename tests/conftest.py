@@ -13,12 +13,52 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+#: Test files by how long they take, longest first (`pytest --durations=0`, TensorFlow pass).
+#: Under `-n 2 --dist loadfile` the workers take files in this order, then the rest in
+#: collection order: the longest must not start last and keep one worker busy while the other
+#: idles. A stale list costs time, never a test.
+LONGEST_FIRST = (
+    "test_train_run.py", "test_export_run.py", "test_builder.py", "test_weights_load.py",
+    "test_train_loop.py", "test_fuzz_readers.py", "test_train_finetune.py",
+    "test_train_run_jax.py", "test_train_distillation.py", "test_common_cpu_kernels.py",
+    "test_weights_keras_applications.py", "test_export_qat.py", "test_training_carry_run.py",
+)
+#: Files that read the session's built models (`default_model`): one worker runs them all, so
+#: that the largest models (ResNet-1202) are built once.
+SHARING_BUILT_MODELS = ("test_builder.py", "test_flops.py", "test_summary.py")
+
+
+def _file_rank(item) -> int:
+    name = item.path.name
+    if name in SHARING_BUILT_MODELS:
+        name = SHARING_BUILT_MODELS[0]
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(optionalhook=True)  # the hook is pytest-xdist's; without it, unused
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` with the files of SHARING_BUILT_MODELS as one unit and the units in
+    collection order (see `pytest_collection_modifyitems`), not xdist's most-tests-first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "built models" if path.rsplit("/", 1)[-1] in SHARING_BUILT_MODELS else path
+
+    config.option.loadscopereorder = False
+    return Scheduling(config, log)
+
 
 def pytest_collection_modifyitems(config, items):
-    """Under a backend other than TensorFlow, two kinds of test are skipped, because the
+    """Orders the files longest first (LONGEST_FIRST; a stable sort keeps each file's own
+    order). Under a backend other than TensorFlow, two kinds of test are skipped, because the
     TensorFlow pass of the suite runs them: tf_backend ones exercise the tf.distribute trainer
     or the TFLite converter, which need TensorFlow; backend_independent ones test code whose
     result does not depend on the Keras backend (spec tables, flag parsing, tf.data, counts)."""
+    items.sort(key=_file_rank)
     if keras.backend.backend() == "tensorflow":
         return
     reasons = {
