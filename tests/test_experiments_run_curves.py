@@ -92,8 +92,32 @@ def test_the_stretch_table_gives_wall_time_steps_and_seconds_per_epoch():
          "30", "42,180 to 42,531", "61 to 61", "3605"]]
     text = run_curves.stretch_text(rows)
     assert "In all: 2.3 h over 2 stretch(es)." in text
+    assert "mean val" not in text  # no history given: no accuracy columns
     assert "Steps before 28,120 ran before the trainer kept a stretch record." in text
     assert run_curves.stretch_text([]) == ""
+
+
+def test_each_stretch_gives_the_val_accuracy_of_the_epochs_it_finished_beside_the_baseline():
+    spe = 10
+    rows = [{"started": "2026-12-03T05:00:00+00:00", "stopped": "2026-12-03T06:00:00+00:00",
+             "first_step": 0, "last_step": 25, "steps_per_epoch": spe, "machine": "m"},
+            {"started": "2026-12-03T07:00:00+00:00", "stopped": "2026-12-03T08:00:00+00:00",
+             "first_step": 25, "last_step": 40, "steps_per_epoch": spe, "machine": "m"},
+            {"started": "2026-12-03T09:00:00+00:00", "stopped": "2026-12-03T09:10:00+00:00",
+             "first_step": 40, "last_step": 45, "steps_per_epoch": spe, "machine": "m"}]
+    history = [{"epoch": e, "accuracy": 0.5, "val_accuracy": v}
+               for e, v in enumerate([0.50, 0.60, 0.70, 0.80])]
+    baseline = [{"epoch": e, "accuracy": 0.5, "val_accuracy": 0.40 + e / 10} for e in range(3)]
+    table = run_curves.stretch_table(rows, history, baseline)
+    # Stretch 1 ended epochs 1-2 (steps 10, 20), stretch 2 epochs 3-4 (30, 40; the mid-epoch
+    # resume at step 25 belongs to epoch 3), stretch 3 none; the baseline lacks epoch 4.
+    assert [line[8:] for line in table] == [["60.00%", "55.00%", "45.00%"],
+                                            ["80.00%", "75.00%", "-"], ["-", "-", "-"]]
+    assert [len(line) for line in run_curves.stretch_table(rows, history)] == [10, 10, 10]
+    text = run_curves.stretch_text(rows, history, baseline, "resnet20")
+    assert "| mean val over its epochs | mean val, resnet20, same epochs |" in text
+    assert "| 1 | m | 2026-12-03 05:00 | 2026-12-03 06:00 | 60 | 0 to 25 | 1 to 3 | 1440 |" \
+           " 60.00% | 55.00% | 45.00% |" in text
 
 
 if __name__ == "__main__":

@@ -78,30 +78,60 @@ def _minutes(row: dict) -> float:
     return (stopped - started).total_seconds() / 60
 
 
-def stretch_table(rows: list[dict]) -> list[list[object]]:
+def _epochs_in(row: dict, history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The history rows of the epochs that ended within stretch `row` (after its first step,
+    at or before its last)."""
+    spe = row["steps_per_epoch"]
+    return [r for r in history
+            if row["first_step"] < (int(r["epoch"]) + 1) * spe <= row["last_step"]]
+
+
+def _mean_val(rows: list[dict[str, float]]) -> str:
+    return f"{sum(r['val_accuracy'] for r in rows) / len(rows):.2%}" if rows else "-"
+
+
+def stretch_table(rows: list[dict], history: list[dict[str, float]] | None = None,
+                  baseline: list[dict[str, float]] | None = None) -> list[list[object]]:
     """Table rows, one per stretch of work: when and where it ran, its wall time, the steps
-    and epochs it trained, and seconds per epoch (wall time over epochs trained)."""
+    and epochs it trained, and seconds per epoch (wall time over epochs trained). With the
+    run's `history`, also the val accuracy at the stretch's last epoch and the mean over its
+    epochs; with a `baseline` history, the baseline's mean over the same epochs ("-" where
+    the baseline lacks any of them)."""
     table = []
+    theirs = {int(r["epoch"]): r for r in baseline or []}
     for number, row in enumerate(rows, 1):
         spe, first, last = row["steps_per_epoch"], row["first_step"], row["last_step"]
         minutes = _minutes(row)
         epochs = (last - first) / spe
-        table.append([number, row["machine"], row["started"][:16].replace("T", " "),
-                      row["stopped"][:16].replace("T", " "), f"{minutes:.0f}",
-                      f"{first:,} to {last:,}", f"{first // spe + 1} to {-(-last // spe)}",
-                      f"{minutes * 60 / epochs:.0f}" if epochs > 0 else "-"])
+        line = [number, row["machine"], row["started"][:16].replace("T", " "),
+                row["stopped"][:16].replace("T", " "), f"{minutes:.0f}",
+                f"{first:,} to {last:,}", f"{first // spe + 1} to {-(-last // spe)}",
+                f"{minutes * 60 / epochs:.0f}" if epochs > 0 else "-"]
+        if history is not None:
+            ours = _epochs_in(row, history)
+            line += [f"{ours[-1]['val_accuracy']:.2%}" if ours else "-", _mean_val(ours)]
+            if baseline is not None:
+                same = [theirs.get(int(r["epoch"])) for r in ours]
+                line.append(_mean_val(same) if None not in same else "-")
+        table.append(line)
     return table
 
 
-def stretch_text(rows: list[dict]) -> str:
+def stretch_text(rows: list[dict], history: list[dict[str, float]] | None = None,
+                 baseline: list[dict[str, float]] | None = None,
+                 baseline_name: str = "baseline") -> str:
     """The stretches section of curves.md ("" for a run without a stretch record)."""
     if not rows:
         return ""
+    header = ["stretch", "machine", "started", "last checkpoint", "wall (min)", "steps",
+              "epochs", "s per epoch"]
+    if history is not None:
+        header += ["val at its end", "mean val over its epochs"]
+        if baseline is not None:
+            header.append(f"mean val, {baseline_name}, same epochs")
     text = ("\nStretches of work (UTC; wall time from the resume to the stretch's last "
             "checkpoint; from its stretches.csv and checkpoint index):\n\n"
-            + figures.markdown_table(["stretch", "machine", "started", "last checkpoint",
-                                      "wall (min)", "steps", "epochs", "s per epoch"],
-                                     stretch_table(rows)))
+            + figures.markdown_table(header, stretch_table(rows, history, baseline)))
     minutes = sum(_minutes(r) for r in rows)
     text += f"\nIn all: {minutes / 60:.1f} h over {len(rows)} stretch(es).\n"
     if rows[0]["first_step"]:
@@ -166,7 +196,7 @@ def write(run: str, output_dir: str, name: str = "curves", target: float | None 
                      ["epoch", f"train, {label}", f"train, {other}", f"val, {label}",
                       f"val, {other}", "val difference (points)"], compared)
                     if compared else "no epoch finished by both runs.\n"))
-    text += stretch_text(stretches.read(run))
+    text += stretch_text(stretches.read(run), rows, baseline, other or "baseline")
     figures.publish(output_dir, name,
                     draw(rows, title, target, baseline, other or "baseline"), text)
     return text
