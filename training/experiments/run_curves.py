@@ -52,11 +52,15 @@ def summary(rows: list[dict[str, float]], planned_epochs: int | None) -> list[li
     return table
 
 
+def _by_epoch(rows: list[dict[str, float]]) -> dict[int, dict[str, float]]:
+    return {int(r["epoch"]): r for r in rows}
+
+
 def versus(rows: list[dict[str, float]], baseline: list[dict[str, float]],
            every: int = 10) -> list[list[object]]:
     """Table rows comparing two runs at the epochs both finished: every `every`-th epoch and
     the last common one; train and val accuracy of each and the val difference in points."""
-    theirs = {int(r["epoch"]): r for r in baseline}
+    theirs = _by_epoch(baseline)
     common = [r for r in rows if int(r["epoch"]) in theirs]
     if not common:
         return []
@@ -98,7 +102,7 @@ def stretch_table(rows: list[dict], history: list[dict[str, float]] | None = Non
     epochs; with a `baseline` history, the baseline's mean over the same epochs ("-" where
     the baseline lacks any of them)."""
     table = []
-    theirs = {int(r["epoch"]): r for r in baseline or []}
+    theirs = _by_epoch(baseline or [])
     for number, row in enumerate(rows, 1):
         spe, first, last = row["steps_per_epoch"], row["first_step"], row["last_step"]
         minutes = _minutes(row)
