@@ -4,7 +4,8 @@ TensorFlow turns them on by default (Linux) only on CPUs with AVX-512 VNNI or BF
 or AMX; on others (AVX2-only) it runs its Eigen kernels, which train ResNets markedly slower
 (`bench/cpu_train_step.py` measures both). The switch is read once, when TensorFlow loads, and
 importing keras_resnet loads it; so an entry point that finds TensorFlow loaded without the
-switch set starts itself again with it (`relaunch_with_onednn`).
+switch set starts itself again with it (`relaunch_with_onednn`). The checkout's scripts
+(training/train.py, export/export.py) set it before that import and so start once.
 """
 
 from __future__ import annotations
