@@ -39,6 +39,27 @@ def test_the_figure_has_both_panels_and_the_target_line(tmp_path):
     assert len(loss.lines) == 2
 
 
+def test_the_loss_legend_names_what_the_run_adds_to_cross_entropy(tmp_path, monkeypatch):
+    assert run_curves.loss_legend({}, "train") == "train"
+    plain = {"label_smoothing": "0.0", "weight_decay": "0.0005", "teacher": ""}
+    assert run_curves.loss_legend(plain, "validation") == "validation, with\nweight decay"
+    distilled = {"teacher": "runs/t/model_best.keras", "label_smoothing": "0.1",
+                 "weight_decay": "0.0005"}
+    assert run_curves.loss_legend(distilled, "train") == (
+        "train, with\ndistillation, label smoothing and weight decay")
+    assert run_curves.loss_legend(distilled, "validation") == (
+        "validation, with\nlabel smoothing and weight decay")
+    pytest.importorskip("matplotlib", reason="the experiments draw with matplotlib ([dev])")
+    (tmp_path / "history.csv").write_text(HISTORY)
+    (tmp_path / "flags.txt").write_text("--model=resnet20\n--teacher=runs/t/model_best.keras\n")
+    drawn = []
+    monkeypatch.setattr(run_curves.figures, "publish",
+                        lambda output_dir, name, fig, text: drawn.append(fig))
+    run_curves.write(str(tmp_path), str(tmp_path))
+    labels = [line.get_label() for line in drawn[0].axes[1].lines]
+    assert labels == ["train, with\ndistillation", "validation"]
+
+
 def test_versus_tables_the_epochs_both_runs_finished():
     ours = [{"epoch": e, "accuracy": 0.5 + e / 100, "val_accuracy": 0.4 + e / 100}
             for e in range(25)]

@@ -144,8 +144,23 @@ def stretch_text(rows: list[dict], history: list[dict[str, float]] | None = None
     return text
 
 
+def loss_legend(run_flags: dict[str, str], split: str) -> str:
+    """A loss line's legend entry naming what the run's flags add to cross-entropy: both
+    losses carry label smoothing and weight decay (Keras adds the L2 terms in evaluation
+    too); only the train loss carries distillation. So neither is read as cross-entropy."""
+    terms = [name for name, on in (
+        ("distillation", split == "train" and bool(run_flags.get("teacher"))),
+        ("label smoothing", float(run_flags.get("label_smoothing") or 0) > 0),
+        ("weight decay", float(run_flags.get("weight_decay") or 0) > 0)) if on]
+    if not terms:
+        return split
+    listed = terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + " and " + terms[-1]
+    return f"{split}, with\n{listed}"
+
+
 def draw(rows: list[dict[str, float]], title: str, target: float | None,
-         baseline: list[dict[str, float]] | None = None, baseline_name: str = "baseline"):
+         baseline: list[dict[str, float]] | None = None, baseline_name: str = "baseline",
+         loss_labels: tuple[str, str] = ("train", "validation")):
     plt = figures.pyplot()
     fig, (acc, loss) = plt.subplots(1, 2, figsize=(11, 4.2))
     epochs = [int(r["epoch"]) + 1 for r in rows]
@@ -162,10 +177,10 @@ def draw(rows: list[dict[str, float]], title: str, target: float | None,
                     label=f"target {target:.2%}")
     acc.set(xlabel="epoch", ylabel="top-1 accuracy", ylim=(0.4, 1.0))
     acc.legend(loc="lower right")
-    loss.plot(epochs, [r["loss"] for r in rows], label="train")
-    loss.plot(epochs, [r["val_loss"] for r in rows], label="validation")
-    loss.set(xlabel="epoch", ylabel="loss (train: with smoothing and weight decay)")
-    loss.legend(loc="upper right")
+    loss.plot(epochs, [r["loss"] for r in rows], label=loss_labels[0])
+    loss.plot(epochs, [r["val_loss"] for r in rows], label=loss_labels[1])
+    loss.set(xlabel="epoch", ylabel="loss")
+    loss.legend(loc="upper right", fontsize="small")
     fig.suptitle(title)
     return fig
 
@@ -202,7 +217,9 @@ def write(run: str, output_dir: str, name: str = "curves", target: float | None 
                     if compared else "no epoch finished by both runs.\n"))
     text += stretch_text(stretches.read(run), rows, baseline, other or "baseline")
     figures.publish(output_dir, name,
-                    draw(rows, title, target, baseline, other or "baseline"), text)
+                    draw(rows, title, target, baseline, other or "baseline",
+                         (loss_legend(run_flags, "train"),
+                          loss_legend(run_flags, "validation"))), text)
     return text
 
 
