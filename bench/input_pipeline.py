@@ -8,6 +8,9 @@ Real training should reach >= 90% of synthetic. Defaults: ResNet-20, batch 128, 
 folder beside the repository (45k train images; the cache is filled before timing):
 
     python bench/input_pipeline.py [--dataset folder:PATH --steps 100 --rounds 2]
+
+`--cutout` and `--auto_augment` add the trainer's augmentations of those names, to check that a
+recipe's heavier augmentation still keeps up with the step.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ _MODEL = flags.DEFINE_string("model", "resnet20", "Registered model name.")
 _BATCH = flags.DEFINE_integer("batch", 128, "Global batch size.", lower_bound=1)
 _STEPS = flags.DEFINE_integer("steps", 100, "Steps per timed measurement.", lower_bound=1)
 _ROUNDS = flags.DEFINE_integer("rounds", 2, "Alternating rounds.", lower_bound=1)
+_CUTOUT = flags.DEFINE_integer("cutout", 0, "The trainer's --cutout.", lower_bound=0)
+_AUTO_AUGMENT = flags.DEFINE_enum("auto_augment", "none", ["none", "trivial"],
+                                  "The trainer's --auto_augment.")
 _OUTPUT = flags.DEFINE_string("output", None, "Also write the table to this file.")
 
 
@@ -49,7 +55,8 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cfg = TrainConfig(model=_MODEL.value, dataset=_DATASET.value, model_dir="/nonexistent",
-                      batch_size=_BATCH.value, normalization="cifar10", seed=0, verbose=0)
+                      batch_size=_BATCH.value, normalization="cifar10", seed=0, verbose=0,
+                      cutout=_CUTOUT.value, auto_augment=_AUTO_AUGMENT.value)
     plan = data_plan.prepare(cfg)
     batch = _BATCH.value
     stream = plan.train_data.stream()
@@ -75,7 +82,8 @@ def main(argv: list[str]) -> int:
               f"{rates['real'][-1]:.0f} img/s", flush=True)
     syn, real = statistics.median(rates["synthetic"]), statistics.median(rates["real"])
     report = Report()
-    report(f"{_MODEL.value}, global batch {batch}, {_DATASET.value}, {os.cpu_count()} CPUs")
+    report(f"{_MODEL.value}, global batch {batch}, {_DATASET.value}, {os.cpu_count()} CPUs, "
+           f"--augment=cifar --cutout={_CUTOUT.value} --auto_augment={_AUTO_AUGMENT.value}")
     report("| measurement | img/s |")
     report("|---|---:|")
     report(f"| input pipeline alone | {pipeline:.0f} |")

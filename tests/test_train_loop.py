@@ -39,14 +39,14 @@ def test_tfds_dataset_trains_with_mock_data(tmp_path):
             assert kept.read() == open(os.path.join(cfg.model_dir, name)).read()
 
 
-def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(image_folder,
-                                                                              tmp_path):
-    """--flip=alternating with --cutout runs real epochs through fit on tf.data (the epochs'
-    steps must come out right); the numpy pipeline, which
+def test_alternating_flip_cutout_and_trivial_augment_train_on_tf_data_not_numpy(image_folder,
+                                                                                tmp_path):
+    """--flip=alternating with --cutout and --auto_augment=trivial runs real epochs through
+    fit on tf.data (the epochs' steps must come out right); the numpy pipeline, which
     augments on the device, refuses each before anything is written."""
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
-                verbose=0, seed=0, flip="alternating", cutout=4)
+                verbose=0, seed=0, flip="alternating", cutout=4, auto_augment="trivial")
     cfg = TrainConfig(**base, model_dir=str(tmp_path / "tf"))
     plan = data_plan.prepare(cfg)
     assert loop.fit(plan)["steps"] == 2 * plan.steps_per_epoch
@@ -56,6 +56,9 @@ def test_alternating_flip_and_cutout_train_on_tf_data_and_are_refused_by_numpy(i
                                       input_pipeline="numpy"))
     with pytest.raises(ValueError, match="--cutout=4 needs the tf.data pipeline"):
         data_plan.prepare(TrainConfig(**{**base, "flip": "random"},
+                                      model_dir=str(numpy_dir), input_pipeline="numpy"))
+    with pytest.raises(ValueError, match="--auto_augment=trivial needs the tf.data pipeline"):
+        data_plan.prepare(TrainConfig(**{**base, "flip": "random", "cutout": 0},
                                       model_dir=str(numpy_dir), input_pipeline="numpy"))
     assert not numpy_dir.exists()
 

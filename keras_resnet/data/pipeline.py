@@ -2,9 +2,9 @@
 
 Sources are an image folder (`keras_resnet.data.image_folder`) or a TFDS dataset; both become
 ``(uint8 image, int label)`` datasets. `TrainingEpochs` turns the training split into one
-dataset per epoch, every random choice (shuffle order, crops, flips) a function of the run's seed
-and the epoch, so a resumed run continues the data of an uninterrupted one;
-`evaluation_batches` serves validation data as it is.
+dataset per epoch, every random choice (shuffle order, crops, flips, TrivialAugment's
+operations, Cutout) a function of the run's seed and the epoch, so a resumed run continues the
+data of an uninterrupted one; `evaluation_batches` serves validation data as it is.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ import numpy as np
 import tensorflow as tf
 
 from keras_resnet.data.image_folder import FolderSplit
+from keras_resnet.data.trivial_augment import trivial_augment
 
 Augment = Literal["cifar", "imagenet", "none"]
 #: random: each image flipped with probability 1/2 every epoch; alternating: each image's
 #: flip in epoch 0 is random, then every epoch shows the opposite of the one before (Jordan
 #: 2024, "94% on CIFAR-10 in 3.29 seconds").
 Flip = Literal["random", "alternating"]
+#: none, or trivial: TrivialAugment, one random image operation per image
+#: (`keras_resnet.data.trivial_augment`).
+AutoAugment = Literal["none", "trivial"]
 #: ImageNet evaluation resizes the shorter side to size * 256 / 224, then crops the center.
 EVAL_RESIZE_RATIO = 256 / 224
 
@@ -41,6 +45,8 @@ class PipelineConfig:
     flip: Flip = "random"
     #: side of the square Cutout patch (DeVries & Taylor 2017) in pixels; 0: none.
     cutout: int = 0
+    #: trivial: TrivialAugment after the crop and flip, before Cutout; none: off.
+    auto_augment: AutoAugment = "none"
 
     def __post_init__(self):
         if self.flip == "alternating" and self.augment == "none":
@@ -49,6 +55,11 @@ class PipelineConfig:
         if self.cutout < 0 or (self.cutout and self.augment == "none"):
             raise ValueError(f"cutout={self.cutout}: use a patch side > 0 with augmentation "
                              "on, or 0 (augment='none' turns every augmentation off).")
+        if self.auto_augment not in ("none", "trivial"):
+            raise ValueError(f"auto_augment={self.auto_augment!r}: use 'none' or 'trivial'.")
+        if self.auto_augment != "none" and self.augment == "none":
+            raise ValueError(f"auto_augment={self.auto_augment!r} needs augmentation on; "
+                             "augment='none' turns every augmentation off.")
 
 
 def folder_source(split: FolderSplit) -> tf.data.Dataset:
@@ -118,6 +129,8 @@ def _train_transform(image, seed, cfg: PipelineConfig, flip=None):
     if cfg.augment != "none":
         image = (tf.image.stateless_random_flip_left_right(image, seed=seeds[1]) if flip is None
                  else tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image))
+    if cfg.auto_augment == "trivial":  # after crop and flip, before Cutout, as its paper
+        image = trivial_augment(image, tf.random.experimental.stateless_fold_in(seed, 3))
     if cfg.cutout:
         image = _cutout(image, cfg.cutout, tf.random.experimental.stateless_fold_in(seed, 2),
                         cfg.mean)

@@ -78,6 +78,14 @@ class TrainConfig:
         "off. tf.data pipeline only.",
         lower_bound=0,
     )
+    auto_augment: str = _field(
+        "none",
+        help="trivial: TrivialAugment (Müller & Hutter 2021), one image operation per "
+        "training image (shear, translate, rotate, brightness, color, contrast, sharpness, "
+        "posterize, solarize, autocontrast, equalize or none) at a random strength, after "
+        "the crop and flip, before Cutout; none: off. tf.data pipeline only.",
+        choices=("none", "trivial"),
+    )
     normalization: str = _field(
         "auto",
         help="Per-channel mean/std statistics; auto: with --weights, the input those weights "

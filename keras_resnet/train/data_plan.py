@@ -201,6 +201,10 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
             raise ValueError(f"--cutout={cfg.cutout} needs the tf.data pipeline; the numpy "
                              "pipeline's device augmentation has no Cutout. Use "
                              "--input_pipeline=tf.data or --cutout=0.")
+        if cfg.auto_augment != "none":
+            raise ValueError(f"--auto_augment={cfg.auto_augment} needs the tf.data pipeline; "
+                             "the numpy pipeline's device augmentation has no TrivialAugment. "
+                             "Use --input_pipeline=tf.data or --auto_augment=none.")
     if distribution is None:
         distribution = make_distribution(cfg.distribution)
     elif not isinstance(distribution, Distribution):  # a tf.distribute strategy
@@ -235,7 +239,7 @@ def prepare(cfg: TrainConfig, distribution: Distribution | Any = None) -> Plan:
     total = cfg.train_steps or cfg.epochs * steps_per_epoch
     pipe = PipelineConfig(cfg.image_size, cfg.batch_size, mean, std, cfg.augment,
                           min(cfg.shuffle_buffer, n_train), cfg.cache, cfg.seed, cfg.flip,
-                          cfg.cutout)
+                          cfg.cutout, cfg.auto_augment)
     val_batch = eval_batch_size(n_val, cfg.batch_size, replicas)
     return Plan(cfg, distribution, TrainingEpochs(train, pipe, n_train),
                 evaluation_batches(val, pipe, val_batch), num_classes, names, steps_per_epoch,
