@@ -10,7 +10,7 @@ data of an uninterrupted one; `evaluation_batches` serves validation data as it 
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import tensorflow as tf
@@ -55,8 +55,9 @@ class PipelineConfig:
         if self.cutout < 0 or (self.cutout and self.augment == "none"):
             raise ValueError(f"cutout={self.cutout}: use a patch side > 0 with augmentation "
                              "on, or 0 (augment='none' turns every augmentation off).")
-        if self.auto_augment not in ("none", "trivial"):
-            raise ValueError(f"auto_augment={self.auto_augment!r}: use 'none' or 'trivial'.")
+        if self.auto_augment not in get_args(AutoAugment):
+            raise ValueError(f"auto_augment={self.auto_augment!r}: use "
+                             f"{' or '.join(map(repr, get_args(AutoAugment)))}.")
         if self.auto_augment != "none" and self.augment == "none":
             raise ValueError(f"auto_augment={self.auto_augment!r} needs augmentation on; "
                              "augment='none' turns every augmentation off.")

@@ -73,16 +73,15 @@ def apply(image: tf.Tensor, op, strength, sign=1.0) -> tf.Tensor:
     return tf.switch_case(tf.cast(op, tf.int32), branches)
 
 
-def _affine(image, matrix, center: bool = True):
+def _affine(image, matrix):
     """Output pixel (x, y) takes input pixel (a x + b y + c, d x + e y + f) for `matrix`
-    [a, b, c, d, e, f], coordinates relative to the image centre when `center`."""
+    [a, b, c, d, e, f], coordinates relative to the image centre."""
     a, b, c, d, e, f = (tf.cast(v, tf.float32) for v in matrix)
-    if center:  # about the centre: shift there, transform, shift back
-        height, width = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1],
-                                                                           tf.float32)
-        cx, cy = (width - 1) / 2, (height - 1) / 2
-        c = c + cx - a * cx - b * cy
-        f = f + cy - d * cx - e * cy
+    height, width = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1],
+                                                                       tf.float32)
+    cx, cy = (width - 1) / 2, (height - 1) / 2  # shift to the centre, transform, shift back
+    c = c + cx - a * cx - b * cy
+    f = f + cy - d * cx - e * cy
     transform = tf.stack([a, b, c, d, e, f, 0.0, 0.0])[None]
     out = tf.raw_ops.ImageProjectiveTransformV3(
         images=image[None], transforms=transform, output_shape=tf.shape(image)[:2],
