@@ -83,9 +83,11 @@ def teacher_run(image_folder, tmp_path):
     return tmp_path / "teacher"
 
 
+@pytest.mark.parametrize("files", [("model_best.keras",), ("model_best.keras", "model.keras")],
+                         ids=["one_teacher", "ensemble_of_two"])
 def test_a_distilled_run_trains_saves_the_student_and_resumes_bit_compatibly(
-        image_folder, teacher_run, tmp_path, monkeypatch):
-    teacher = str(teacher_run / "model_best.keras")
+        image_folder, teacher_run, tmp_path, monkeypatch, files):
+    teacher = ",".join(str(teacher_run / name) for name in files)
     base = dict(model="resnet20", dataset=f"folder:{image_folder}", image_size=12,
                 batch_size=3, val_fraction=0.25, normalization="cifar10", epochs=2,
                 verbose=0, seed=0, checkpoint_every_steps=4, teacher=teacher,
@@ -96,15 +98,15 @@ def test_a_distilled_run_trains_saves_the_student_and_resumes_bit_compatibly(
     assert metrics["steps"] == 18 and metrics["val_loss"] > 0
     # The saved models are the student alone: a ResNet-20 with the ResNet-20's weights.
     best = keras.models.load_model(os.path.join(whole.model_dir, "model_best.keras"))
-    reference = keras.models.load_model(teacher)
+    reference = keras.models.load_model(str(teacher_run / files[0]))
     assert best.name == reference.name and best.count_params() == reference.count_params()
-    # The checkpoint holds the teacher too, so a resume distils from the same one.
+    # The checkpoint holds the teacher (each member) too, so a resume distils from the same.
     record = checkpoints.latest(whole.model_dir)
     arrays = []
     with h5py.File(os.path.join(whole.model_dir, record["file"])) as f:
         f["layers"].visititems(lambda name, item: arrays.append(name)
                                if isinstance(item, h5py.Dataset) else None)
-    assert len(arrays) == len(best.weights) + len(reference.weights)
+    assert len(arrays) == len(best.weights) + len(files) * len(reference.weights)
 
     parted = TrainConfig(**base, model_dir=str(tmp_path / "parted"))
     keras.utils.set_random_seed(0)
@@ -152,6 +154,10 @@ def test_teachers_that_cannot_teach_the_run_are_refused_before_anything_is_writt
     refused("trained on 'cifar10'-normalized images", normalization="imagenet")
     refused("takes 12x12 images and the run --image_size=16", image_size=16)
     refused("needs the tf.data pipeline", input_pipeline="numpy")
+    # In a list each teacher is checked; the message names the one that cannot teach.
+    refused(r"--teacher=resnet20:cifar10 predicts 10 classes",
+            teacher=f"{teacher},resnet20:cifar10")
+    refused("more than once", teacher=f"{teacher},{teacher}")
     # A classifier that ends in a softmax gives probabilities, not logits.
     softmax = tmp_path / "softmax" / "model.keras"
     softmax.parent.mkdir()
@@ -169,6 +175,13 @@ def test_teachers_that_cannot_teach_the_run_are_refused_before_anything_is_writt
     shipped = load_teacher("resnet20:cifar10", 32)
     assert not shipped.trainable and shipped.output_shape == (None, 10)
     assert shipped.get_layer("predictions").activation is keras.activations.linear
+    # A list loads as one frozen teacher: the mean of its members' logits.
+    pair = load_teacher("resnet20:cifar10,resnet56:cifar10", 32)
+    members = [layer for layer in pair.layers if isinstance(layer, keras.Model)]
+    assert not pair.trainable and len(members) == 2 and pair.output_shape == (None, 10)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(pair(x)), np.mean(
+        [np.asarray(m(x)) for m in members], axis=0), atol=1e-5)
 
 
 if __name__ == "__main__":

@@ -176,7 +176,8 @@ class TrainConfig:
         help="Knowledge distillation: also learn from this trained classifier's softened "
         "predictions, a .keras file that outputs logits (e.g. runs/NAME/model_best.keras) or "
         "a registered model with a weights tag, NAME:TAG (e.g. resnet56:cifar10). It must take "
-        "the run's images and normalization and have its classes. Off by default (the paper).",
+        "the run's images and normalization and have its classes. A comma-separated list of them "
+        "teaches with the mean of their logits. Off by default (the paper).",
     )
     distill_weight: float = _field(
         0.9,

@@ -7,6 +7,7 @@ metrics see the student alone with the plain loss, so val_loss and accuracy comp
 without a teacher. The teacher sees the same augmented batch in inference mode and never
 trains. Its weights are part of the run's checkpoints, so a resume on another machine distils
 from the same teacher; the saved models (`model_best.keras`, `model.keras`) hold the student.
+The teacher may be several networks: the mean of their logits (`keras_resnet.train.ensemble`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import keras
 from keras import ops
 
 import keras_resnet
-from keras_resnet.train import finetune
+from keras_resnet.train import ensemble, finetune
 from keras_resnet.train.losses import SoftTargetKL
 from keras_resnet.weights.keras_h5 import load_model_file
 
@@ -38,8 +39,17 @@ def _registered(spec: str) -> tuple[str, str]:
 
 
 def load_teacher(spec: str, image_size: int) -> keras.Model:
-    """The teacher `spec` names (a ``.keras`` file, or NAME:TAG), not trainable; ValueError if
-    it is missing, unreadable, or outputs probabilities instead of logits."""
+    """The teacher `spec` names (a ``.keras`` file, or NAME:TAG, or a comma-separated list of
+    them: the mean of their logits, `keras_resnet.train.ensemble`), not trainable; ValueError
+    if one is missing, unreadable, or outputs probabilities instead of logits."""
+    teachers = [_load_one(part, image_size) for part in ensemble.members(spec)]
+    teacher = ensemble.average_logits(teachers, name="teacher_ensemble")
+    teacher.trainable = False
+    return teacher
+
+
+def _load_one(spec: str, image_size: int) -> keras.Model:
+    """One teacher of `load_teacher`: a ``.keras`` file or NAME:TAG."""
     if spec.endswith(".keras"):
         try:
             model = load_model_file(spec)
@@ -66,10 +76,22 @@ def load_teacher(spec: str, image_size: int) -> keras.Model:
 
 def check_teacher(spec: str, image_size: int, class_names: list[str],
                   normalization: str, model: str) -> str:
-    """ValueError, before anything is written, when the teacher cannot teach this run: it does
-    not load, has another number of classes, another image size, or (where its run or tag
-    records them) other class names or input statistics. Returns a line for the log."""
-    teacher = load_teacher(spec, image_size)
+    """ValueError, before anything is written, when the teacher (each, for a list) cannot
+    teach this run: it does not load, has another number of classes, another image size, or
+    (where its run or tag records them) other class names or input statistics. Returns a line
+    for the log."""
+    parts = ensemble.members(spec)
+    lines = [_check_one(part, image_size, class_names, normalization, model) for part in parts]
+    if len(parts) == 1:
+        return f"distilling from --teacher={lines[0]}"
+    return (f"distilling from the mean logits of {len(parts)} teachers: "
+            + "; ".join(lines))
+
+
+def _check_one(spec: str, image_size: int, class_names: list[str], normalization: str,
+               model: str) -> str:
+    """`check_teacher` for one teacher; its line for the log."""
+    teacher = _load_one(spec, image_size)
     classes = teacher.output_shape[-1]
     if classes != len(class_names):
         raise ValueError(f"--teacher={spec} predicts {classes} classes and the run has "
@@ -94,8 +116,7 @@ def check_teacher(spec: str, image_size: int, class_names: list[str],
                 raise ValueError(f"--teacher={spec}: its run's classes ({labels}: "
                                  f"{', '.join(names[:5])}...) are not the run's "
                                  f"({', '.join(class_names[:5])}...), in that order.")
-    return (f"distilling from --teacher={spec} ({teacher.name}, {teacher.count_params():,} "
-            f"weights, {classes} classes)")
+    return f"{spec} ({teacher.name}, {teacher.count_params():,} weights, {classes} classes)"
 
 
 class Distiller(keras.Model):

@@ -1,10 +1,12 @@
-"""Evaluating a saved model on a plan's validation split: top-1/top-5, single view or averaged
-with each image's mirror (horizontal-flip test-time augmentation)."""
+"""Evaluating a saved model (or an ensemble of them) on a plan's validation split: top-1 and
+top-5, single view or averaged with each image's mirror (horizontal-flip test-time
+augmentation)."""
 
 from __future__ import annotations
 
 import keras
 
+from keras_resnet.train import ensemble
 from keras_resnet.train.data_plan import Plan
 from keras_resnet.train.model import metrics
 from keras_resnet.weights.keras_h5 import load_model_file
@@ -36,10 +38,12 @@ def _top_k(model: keras.Model, plan: Plan, from_logits: bool) -> tuple[float, fl
 
 
 def evaluate(model_path: str, plan: Plan, flip: bool = False) -> dict:
-    """Top-1/top-5 of a saved `.keras` model on the plan's validation split; with `flip`, also
+    """Top-1/top-5 of a saved `.keras` model (or of the mean logits of a comma-separated list
+    of them, `keras_resnet.train.ensemble`) on the plan's validation split; with `flip`, also
     `flip_top1`/`flip_top5`: those of its predictions averaged over each image and its mirror
     image (`flip_averaged`)."""
-    model = load_model_file(model_path)
+    models = [load_model_file(path) for path in ensemble.members(model_path)]
+    model = models[0] if len(models) == 1 else ensemble.average_logits(models)
     if plan.input_layers is not None:  # numpy path: batches are raw pixels
         model = plan.input_layers(model)
     top1, top5 = _top_k(model, plan, from_logits=True)

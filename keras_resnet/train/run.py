@@ -41,7 +41,8 @@ def define_process_flags() -> None:
                          "that died would otherwise leave it waiting for ever).",
                          lower_bound=1)
     flags.DEFINE_string("eval_model", None,
-                        "--mode=eval: the .keras file (default: MODEL_DIR/model_best.keras).")
+                        "--mode=eval: the .keras file (default: MODEL_DIR/model_best.keras), or "
+                        "a comma-separated list of them: the mean of their logits.")
     flags.DEFINE_bool("eval_flip", False,
                       "--mode=eval: also report the top-1/top-5 of each image's prediction "
                       "averaged with its mirror image's (horizontal-flip test-time "
