@@ -63,11 +63,9 @@ def _load_one(spec: str, image_size: int) -> keras.Model:
         raise ValueError(f"--teacher={spec}: it wraps another network (e.g. one with built-in "
                          "preprocessing, which takes raw pixels); the teacher must take the "
                          "run's normalized images, as a run's model_best.keras does.")
-    last = model.layers[-1]
-    if (isinstance(last, keras.layers.Softmax)
-            or getattr(last, "activation", None) is keras.activations.softmax):
-        raise ValueError(f"--teacher={spec}: its last layer ({last.name}) applies a softmax; "
-                         "distillation needs logits. Save the teacher with "
+    if ensemble.ends_in_softmax(model):
+        raise ValueError(f"--teacher={spec}: its last layer ({model.layers[-1].name}) "
+                         "applies a softmax; distillation needs logits. Save the teacher with "
                          "classifier_activation=None (the trainer's model_best.keras has "
                          "logits).")
     model.trainable = False

@@ -26,6 +26,13 @@ def members(spec: str) -> list[str]:
     return parts
 
 
+def ends_in_softmax(model: keras.Model) -> bool:
+    """Whether `model` outputs probabilities (a softmax last layer or activation), not logits."""
+    last = model.layers[-1]
+    return (isinstance(last, keras.layers.Softmax)
+            or getattr(last, "activation", None) is keras.activations.softmax)
+
+
 def average_logits(models: list[keras.Model], name: str = "ensemble") -> keras.Model:
     """A model whose output is the mean of `models`' logits on the same input; its weights are
     theirs (shared, not copied). ValueError if the members differ in input shape or classes,
@@ -34,9 +41,7 @@ def average_logits(models: list[keras.Model], name: str = "ensemble") -> keras.M
         raise ValueError("an ensemble needs at least one model")
     shape, classes = models[0].input_shape[1:], models[0].output_shape[-1]
     for index, model in enumerate(models):
-        last = model.layers[-1]
-        if (isinstance(last, keras.layers.Softmax)
-                or getattr(last, "activation", None) is keras.activations.softmax):
+        if ends_in_softmax(model):
             raise ValueError(f"ensemble member {index + 1} ({model.name}) ends in a softmax; "
                              "the ensemble averages logits. Save it with "
                              "classifier_activation=None (the trainer's models have logits).")
